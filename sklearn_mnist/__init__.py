@@ -1,0 +1,16 @@
+"""sklearn-mnist: scikit-learn estimators for MNIST-style images, PyTorch underneath."""
+
+from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
+from .preprocessing import Flatten, Normalizer255
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Flatten",
+    "Normalizer255",
+    "__version__",
+    "fetch_mnist",
+    "load_idx",
+    "load_mnist_sample",
+    "save_idx",
+]

@@ -1,0 +1,72 @@
+"""Input validation shared by every estimator: flat rows or image stacks."""
+
+import math
+
+import numpy as np
+from sklearn.utils.validation import check_array, validate_data
+
+__all__ = ["validate_images", "infer_image_shape"]
+
+
+def _ndim(X):
+    ndim = getattr(X, "ndim", None)
+    return ndim if ndim is not None else np.asarray(X).ndim
+
+
+def validate_images(estimator, X, *, reset, **check_params):
+    """``validate_data`` that also accepts images ``(n, h, w)`` / ``(n, c, h, w)``.
+
+    Two-dimensional input (arrays, DataFrames) goes through scikit-learn's
+    ``validate_data`` unchanged, so ``n_features_in_`` and ``feature_names_in_``
+    behave exactly as for any scikit-learn estimator. For image stacks
+    ``n_features_in_`` is the number of values per sample (``h * w`` or
+    ``c * h * w``), so a model fitted on images accepts the same data flattened
+    and the other way round.
+    """
+    if _ndim(X) <= 2:
+        return validate_data(estimator, X, reset=reset, **check_params)
+    X = check_array(X, allow_nd=True, **check_params)
+    if X.ndim > 4:
+        raise ValueError(
+            f"Expected flat samples (n, h*w) or images (n, h, w) / (n, c, h, w), "
+            f"got an array of shape {X.shape}"
+        )
+    n_features = math.prod(X.shape[1:])
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif hasattr(estimator, "n_features_in_") and (
+        n_features != estimator.n_features_in_
+    ):
+        raise ValueError(
+            f"X has images of shape {X.shape[1:]} ({n_features} features), but "
+            f"{type(estimator).__name__} is expecting {estimator.n_features_in_} "
+            "features as input."
+        )
+    return X
+
+
+def infer_image_shape(n_features, image_shape=None):
+    """The ``(channels, height, width)`` of flat samples with ``n_features`` values.
+
+    ``image_shape`` may be ``(h, w)`` or ``(c, h, w)``; when None, the images are
+    taken to be square with one channel.
+    """
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"Cannot infer a square image from {n_features} features; pass "
+                "image_shape=(height, width) or (channels, height, width)"
+            )
+        return (1, side, side)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or min(shape) < 1 or math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} does not fit samples of "
+            f"{n_features} values; expected (h, w) or (c, h, w) with that many values"
+        )
+    return shape

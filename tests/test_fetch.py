@@ -1,0 +1,278 @@
+"""fetch_mnist's real download code against a local HTTP server on 127.0.0.1."""
+
+import gzip
+import hashlib
+import http.server
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from sklearn_mnist.datasets import _fetch, fetch_mnist, save_idx
+
+N_TRAIN, N_TEST = 7, 3
+NAMES = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+]
+
+
+@pytest.fixture
+def files(tmp_path_factory, monkeypatch):
+    """Small MNIST-format files, with fetch_mnist's checksums patched to theirs."""
+    rng = np.random.default_rng(0)
+    src = tmp_path_factory.mktemp("served")
+    arrays = {
+        NAMES[0]: rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8),
+        NAMES[1]: rng.integers(0, 10, N_TRAIN).astype(np.uint8),
+        NAMES[2]: rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
+        NAMES[3]: rng.integers(0, 10, N_TEST).astype(np.uint8),
+    }
+    payload = {}
+    for name, array in arrays.items():
+        save_idx(src / name, array)
+        payload[name] = (src / name).read_bytes()
+    for variant in _fetch._VARIANTS:
+        sums = {n: hashlib.sha256(b).hexdigest() for n, b in payload.items()}
+        monkeypatch.setitem(_fetch._VARIANTS[variant], "sha256", sums)
+    monkeypatch.delenv(_fetch.MIRROR_ENV_VAR, raising=False)
+    return arrays, payload
+
+
+class Server:
+    """Serves ``routes[path] = (behaviour, body)``; counts requests per path."""
+
+    def __init__(self):
+        self.routes, self.hits = {}, {}
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                behaviour, body = server.routes.get(self.path, ("404", b""))
+                if behaviour == "flaky" and server.hits[self.path] == 1:
+                    behaviour = "500"
+                if behaviour in ("404", "500"):
+                    self.send_error(int(behaviour))
+                    return
+                if behaviour == "hang":
+                    time.sleep(3)  # longer than the client's timeout; bounded
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if behaviour == "truncated":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.close_connection = True
+                elif behaviour == "corrupted":
+                    self.wfile.write(bytes([body[0] ^ 0xFF]) + body[1:])
+                else:
+                    self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def serve(self, prefix, payload, behaviour="ok", only=None):
+        for name, body in payload.items():
+            self.routes[f"{prefix}/{name}"] = (
+                behaviour if only in (None, name) else "ok",
+                body,
+            )
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+def _cache_listing(data_home):
+    return sorted(p.name for p in data_home.rglob("*") if p.is_file())
+
+
+FAST = dict(n_retries=0, delay=0, timeout=1.0)
+
+
+def test_download_verify_and_load(files, server, tmp_path):
+    arrays, payload = files
+    server.serve("/m", payload)
+    bunch = fetch_mnist(data_home=tmp_path, mirror=server.url + "/m", **FAST)
+    np.testing.assert_array_equal(bunch.images, arrays[NAMES[0]])
+    np.testing.assert_array_equal(bunch.data, arrays[NAMES[0]].reshape(N_TRAIN, 784))
+    assert bunch.target.dtype == np.int64
+    np.testing.assert_array_equal(bunch.target, arrays[NAMES[1]])
+    assert len(bunch.feature_names) == 784 and bunch.target_names[3] == "3"
+    assert "MNIST" in bunch.DESCR and bunch.frame is None
+    assert _cache_listing(tmp_path) == sorted(NAMES[:2])
+    assert (tmp_path / "mnist" / NAMES[0]).read_bytes() == payload[NAMES[0]]
+
+    # Offline afterwards: no request reaches the server.
+    hits = dict(server.hits)
+    X, y = fetch_mnist(data_home=tmp_path, download_if_missing=False, return_X_y=True)
+    assert server.hits == hits
+    assert X.shape == (N_TRAIN, 784) and y.shape == (N_TRAIN,)
+
+
+def test_subset_all_is_train_then_test(files, server, tmp_path):
+    arrays, payload = files
+    server.serve("/m", payload)
+    bunch = fetch_mnist(
+        subset="all", data_home=tmp_path, mirror=server.url + "/m", **FAST
+    )
+    assert bunch.images.shape == (N_TRAIN + N_TEST, 28, 28)
+    np.testing.assert_array_equal(bunch.images[N_TRAIN:], arrays[NAMES[2]])
+    np.testing.assert_array_equal(
+        bunch.target, np.concatenate([arrays[NAMES[1]], arrays[NAMES[3]]])
+    )
+    test = fetch_mnist(subset="test", data_home=tmp_path, download_if_missing=False)
+    assert test.data.shape == (N_TEST, 784)
+
+
+def test_as_frame(files, server, tmp_path):
+    _, payload = files
+    server.serve("/m", payload)
+    bunch = fetch_mnist(
+        data_home=tmp_path, mirror=server.url + "/m", as_frame=True, **FAST
+    )
+    assert bunch.data.shape == (N_TRAIN, 784)
+    assert list(bunch.data.columns) == bunch.feature_names
+    assert bunch.target.name == "class"
+    assert bunch.frame.shape == (N_TRAIN, 785)
+    X, y = fetch_mnist(data_home=tmp_path, as_frame=True, return_X_y=True, **FAST)
+    assert X.shape == (N_TRAIN, 784) and y.shape == (N_TRAIN,)
+
+
+@pytest.mark.parametrize("variant", ["fashion", "kmnist"])
+def test_variants_cache_in_their_own_folder(files, server, tmp_path, variant):
+    _, payload = files
+    server.serve(f"/{variant}", payload)
+    bunch = fetch_mnist(
+        variant=variant, data_home=tmp_path, mirror=server.url + "/{variant}/", **FAST
+    )
+    assert bunch.data.shape == (N_TRAIN, 784)
+    assert (tmp_path / variant / NAMES[0]).exists()
+    assert not (tmp_path / "mnist").exists()
+    assert len(bunch.target_names) == 10 and bunch.target_names[0] != "0"
+
+
+def test_mirror_from_environment(files, server, tmp_path, monkeypatch):
+    _, payload = files
+    server.serve("/env", payload)
+    monkeypatch.setenv(_fetch.MIRROR_ENV_VAR, server.url + "/env")
+    assert fetch_mnist(data_home=tmp_path, **FAST).data.shape == (N_TRAIN, 784)
+
+
+def test_falls_back_to_the_next_canonical_mirror(files, server, tmp_path, monkeypatch):
+    _, payload = files
+    server.serve("/second", payload)
+    monkeypatch.setitem(
+        _fetch._VARIANTS["mnist"],
+        "mirrors",
+        [server.url + "/first/", server.url + "/second/"],
+    )
+    assert fetch_mnist(data_home=tmp_path, **FAST).data.shape == (N_TRAIN, 784)
+    assert server.hits[f"/first/{NAMES[0]}"] == 1
+
+
+def test_retries_after_a_server_error(files, server, tmp_path):
+    _, payload = files
+    server.serve("/m", payload, behaviour="flaky")
+    bunch = fetch_mnist(
+        data_home=tmp_path, mirror=server.url + "/m", n_retries=1, delay=0, timeout=1.0
+    )
+    assert bunch.data.shape == (N_TRAIN, 784)
+    assert server.hits[f"/m/{NAMES[0]}"] == 2
+
+
+@pytest.mark.parametrize(
+    "behaviour, match",
+    [
+        ("404", "404"),
+        ("truncated", "ncomplete|truncated"),
+        ("corrupted", "checksum"),
+        ("hang", "timed out"),
+    ],
+)
+def test_failed_download_leaves_nothing_in_the_cache(
+    files, server, tmp_path, behaviour, match
+):
+    _, payload = files
+    server.serve("/m", payload, behaviour=behaviour, only=NAMES[0])
+    start = time.monotonic()
+    with pytest.raises(OSError, match=match):
+        fetch_mnist(
+            data_home=tmp_path,
+            mirror=server.url + "/m",
+            n_retries=1,
+            delay=0,
+            timeout=0.5,
+        )
+    assert time.monotonic() - start < 2.9  # the hang was cut by the timeout
+    assert _cache_listing(tmp_path) == []
+    # Nothing half-written means a later fetch with a good server just works.
+    server.serve("/m", payload)
+    assert fetch_mnist(
+        data_home=tmp_path, mirror=server.url + "/m", **FAST
+    ).data.shape == (
+        N_TRAIN,
+        784,
+    )
+
+
+def test_no_download_when_missing(files, tmp_path):
+    with pytest.raises(
+        OSError, match="Data not found and download_if_missing is False"
+    ):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+
+
+def test_corrupted_cache_is_detected_and_replaced(files, server, tmp_path):
+    _, payload = files
+    server.serve("/m", payload)
+    fetch_mnist(data_home=tmp_path, mirror=server.url + "/m", **FAST)
+    cached = tmp_path / "mnist" / NAMES[0]
+    cached.write_bytes(gzip.compress(b"not mnist"))
+    with pytest.raises(OSError, match="SHA-256"):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+    fetch_mnist(data_home=tmp_path, mirror=server.url + "/m", **FAST)
+    assert cached.read_bytes() == payload[NAMES[0]]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"variant": "cifar"}, "variant must be one of"),
+        ({"subset": "val"}, "subset must be"),
+    ],
+)
+def test_bad_arguments(kwargs, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        fetch_mnist(data_home=tmp_path, **kwargs)
+
+
+def test_canonical_mirrors_are_used_by_default(monkeypatch, tmp_path):
+    monkeypatch.delenv(_fetch.MIRROR_ENV_VAR, raising=False)
+    seen = []
+
+    def fake_download(urls, dest, sha256, **kw):
+        seen.append(urls)
+        raise OSError("offline")
+
+    monkeypatch.setattr(_fetch, "download", fake_download)
+    with pytest.raises(OSError, match="offline"):
+        fetch_mnist(data_home=tmp_path)
+    assert seen[0][0] == "https://ossci-datasets.s3.amazonaws.com/mnist/" + NAMES[0]
