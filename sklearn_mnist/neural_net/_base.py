@@ -1,0 +1,345 @@
+"""The one skorch-based base class that every image classifier shares."""
+
+import contextlib
+import logging
+
+import numpy as np
+import torch
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import column_or_1d
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from torch import nn
+
+from ..utils import infer_image_shape, validate_images
+from ._callbacks import OneCycle
+from ._data import InMemoryDataset, TensorBatchIterator
+from ._device import resolve_device
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BaseImageClassifier"]
+
+_PREDICT_BATCH = 1024
+
+
+class BaseImageClassifier(NeuralNetClassifier):
+    """skorch ``NeuralNetClassifier`` with scikit-learn's contracts for images.
+
+    Subclasses only choose the ``module`` and the defaults. What this class adds
+    to skorch, each through skorch's own hooks:
+
+    - input validation (``n_features_in_``, ``feature_names_in_``, clear
+      ``ValueError`` for NaN, infinity, wrong feature counts, one class);
+    - flat rows ``(n, h*w)``, images ``(n, h, w)`` or ``(n, c, h, w)``, uint8 or
+      float, NumPy or pandas, reshaped to ``image_shape_``;
+    - labels of any type, encoded in ``fit`` and decoded by ``predict``;
+    - pixels standardised with the training set's mean and standard deviation
+      inside ``infer`` (so 0..255 and 0..1 inputs give the same model, and
+      gradients with respect to the raw pixels are available);
+    - a fast data path (:class:`InMemoryDataset` / :class:`TensorBatchIterator`)
+      in ``get_dataset`` / ``get_iterator``;
+    - ``device="auto"`` and ``random_state``.
+
+    Parameters
+    ----------
+    module : type or nn.Module
+        The network; built with ``in_shape`` and ``n_classes`` from the data and
+        every ``module__*`` parameter.
+    criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks
+        As in skorch. ``train_split=None`` (the default) trains on all data, as
+        scikit-learn estimators do; pass ``skorch.dataset.ValidSplit(0.1)`` for a
+        validation split.
+    device : str, default="auto"
+        ``"auto"`` uses cuda, then mps, then cpu; or any torch device string.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling. The global torch RNG
+        is left as it was.
+    image_shape : tuple of int, default=None
+        ``(h, w)`` or ``(c, h, w)`` of flat input. When None, flat input is
+        taken as square one-channel images if the feature count is a square,
+        else as one row of pixels ``(1, 1, n_features)``.
+    channels_last : bool, default=True
+        Feed batches in channels-last memory format (faster on CPU).
+    verbose : int, default=0
+        skorch's epoch table when 1.
+    **kwargs
+        Any other skorch parameter, e.g. ``module__dropout=0.3`` or
+        ``optimizer__weight_decay=1e-4``.
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=128,
+        train_split=None,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        image_shape=None,
+        channels_last=True,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.random_state = random_state
+        self.image_shape = image_shape
+        self.channels_last = channels_last
+
+    # ------------------------------------------------------------------ skorch
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("lr_schedule", OneCycle()),
+            ("print_log", PrintLog()),
+        ]
+
+    @contextlib.contextmanager
+    def _resolved_device(self):
+        """Let skorch's internals see the concrete device behind ``"auto"``."""
+        requested = self.__dict__["device"]
+        if not hasattr(self, "device_"):
+            self.device_ = resolve_device(requested)
+        self.__dict__["device"] = self.device_
+        try:
+            yield
+        finally:
+            self.__dict__["device"] = requested
+
+    def initialize(self):
+        self.device_ = resolve_device(self.device)
+        return super().initialize()
+
+    def _initialize_module(self, reason=None):
+        with self._resolved_device():
+            return super()._initialize_module(reason=reason)
+
+    def _initialize_criterion(self, reason=None):
+        with self._resolved_device():
+            return super()._initialize_criterion(reason=reason)
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, type):
+            kwargs.setdefault("in_shape", self.image_shape_)
+            kwargs.setdefault("n_classes", len(self.classes_))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        if self.channels_last:
+            self.module_ = self.module_.to(memory_format=torch.channels_last)
+        return self
+
+    def infer(self, x, **fit_params):
+        with self._resolved_device():
+            if isinstance(x, torch.Tensor) and x.is_floating_point():
+                x = (x - self.input_mean_) * (1.0 / self.input_std_)
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        with self._resolved_device():
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, np.ndarray | torch.Tensor):
+            return InMemoryDataset(X, y)
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        base = getattr(dataset, "dataset", dataset)
+        if not isinstance(base, InMemoryDataset):
+            return super().get_iterator(dataset, training=training)
+        prefix = "iterator_train" if training else "iterator_valid"
+        batch_size = self.get_params_for(prefix).get("batch_size", self.batch_size)
+        if not training:
+            batch_size = max(batch_size, _PREDICT_BATCH)
+        return TensorBatchIterator(
+            dataset,
+            batch_size,
+            shuffle=training,
+            generator=self.__dict__.get("_shuffle_generator"),
+            device=self.device_,
+            channels_last=self.channels_last,
+            drop_single=training,
+        )
+
+    def load_params(self, *args, **kwargs):
+        with self._resolved_device():
+            return super().load_params(*args, **kwargs)
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        state["device"] = state.get("device_", requested)
+        if state["device"] == "auto":
+            state["device"] = "cpu"
+        super().__setstate__(state)
+        # skorch moved the tensors to a device this machine has (cuda -> cpu).
+        self.__dict__["device_"] = self.__dict__["device"]
+        if requested == "auto" or self.device_ == "cpu":
+            self.__dict__["device"] = requested
+
+    # ------------------------------------------------------------ scikit-learn
+    @property
+    def classes_(self):
+        try:
+            return self.label_encoder_.classes_
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute 'classes_' before fit"
+            ) from None
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "label_encoder_") and getattr(self, "initialized_", False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _validate_X(self, X, reset):
+        X = validate_images(
+            self, X, reset=reset, dtype=[np.float32, np.uint8, np.float64]
+        )
+        if X.dtype == np.float64:
+            X = X.astype(np.float32)
+        if reset:
+            if X.ndim == 2:
+                try:
+                    shape = infer_image_shape(X.shape[1], self.image_shape)
+                except ValueError:
+                    if self.image_shape is not None:
+                        raise
+                    shape = (1, 1, X.shape[1])
+            else:
+                shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
+            self.image_shape_ = tuple(int(s) for s in shape)
+        return np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
+
+    def _validate_y(self, X, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, got None")
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        self.label_encoder_ = LabelEncoder().fit(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, got 1 class: {self.classes_[0]!r}"
+            )
+        return self.label_encoder_.transform(y).astype(np.int64)
+
+    @staticmethod
+    def _pixel_stats(X):
+        if X.dtype == np.uint8:
+            counts = np.bincount(X.ravel(), minlength=256).astype(np.float64)
+            values = np.arange(256.0)
+            mean = counts @ values / counts.sum()
+            var = counts @ (values - mean) ** 2 / counts.sum()
+        else:
+            flat = X.reshape(len(X), -1)
+            mean = float(np.mean(flat, dtype=np.float64))
+            var = float(np.mean((flat - mean) ** 2, dtype=np.float64))
+        return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        if self.random_state is None:
+            yield
+            return
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            # Plain __dict__ entry: transient, never a parameter or fitted state.
+            self.__dict__["_shuffle_generator"] = torch.Generator().manual_seed(
+                seed + 1
+            )
+            try:
+                yield
+            finally:
+                self.__dict__.pop("_shuffle_generator", None)
+
+    def fit(self, X, y, **fit_params):
+        """Validate the data, then train the network from scratch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n, h, w) or (n, c, h, w)
+            uint8 or float pixels, NumPy or pandas.
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params() if hasattr(self, "_parameter_constraints") else None
+        X = self._validate_X(X, reset=True)
+        y = self._validate_y(X, y)
+        self.input_mean_, self.input_std_ = self._pixel_stats(X)
+        with self._seeded():
+            super().fit(X, y, **fit_params)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if not getattr(self, "initialized_", False) or not hasattr(
+            self, "label_encoder_"
+        ):
+            return self.fit(X, y, **fit_params)
+        X = self._validate_X(X, reset=False)
+        y = self.label_encoder_.transform(column_or_1d(y)).astype(np.int64)
+        with self._seeded():
+            super().partial_fit(X, y, **fit_params)
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities; columns follow ``classes_``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+        """
+        check_is_fitted(self)
+        return super().predict_proba(self._validate_X(X, reset=False))
+
+    def predict(self, X):
+        """Predicted labels, from ``classes_``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def decision_function(self, X):
+        """Logits (before softmax); columns follow ``classes_``."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return np.concatenate(
+            [out.float().numpy() for out in self.forward_iter(X, training=False)]
+        )
+
+    def save_safetensors(self, path):
+        """Export the network's weights to a safetensors file."""
+        check_is_fitted(self)
+        self.save_params(f_params=path, use_safetensors=True)

@@ -1,0 +1,45 @@
+"""``MLPNetClassifier``: the fully connected network."""
+
+from ._base import BaseImageClassifier
+from ._modules import MLPModule
+
+__all__ = ["MLPNetClassifier"]
+
+
+class MLPNetClassifier(BaseImageClassifier):
+    """Fully connected network classifier (skorch + PyTorch).
+
+    Defaults: :class:`MLPModule` with one hidden layer of 800 ReLU units (Simard
+    et al. 2003) and dropout 0.2, AdamW with a one-cycle schedule peaking at
+    ``lr``, batches of 128.
+
+    All parameters of :class:`BaseImageClassifier` apply; architecture knobs are
+    ``module__hidden_units`` and ``module__dropout``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    image_shape_ : tuple of int
+    module_ : MLPModule
+
+    See Also
+    --------
+    CNNClassifier : the convolutional counterpart.
+    sklearn.neural_network.MLPClassifier : scikit-learn's own MLP.
+
+    Examples
+    --------
+    >>> from sklearn_mnist import MLPNetClassifier, load_mnist_sample
+    >>> X, y = load_mnist_sample(return_X_y=True)
+    >>> clf = MLPNetClassifier(max_epochs=2, random_state=0).fit(X[:1000], y[:1000])
+    >>> clf.predict_proba(X[-3:]).shape
+    (3, 10)
+    """
+
+    def __init__(
+        self, module=MLPModule, *, lr=2e-3, max_epochs=8, channels_last=False, **kwargs
+    ):
+        super().__init__(
+            module, lr=lr, max_epochs=max_epochs, channels_last=channels_last, **kwargs
+        )
