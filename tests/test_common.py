@@ -2,12 +2,30 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklearn_mnist.neural_net import CNNClassifier, MLPNetClassifier
 from sklearn_mnist.preprocessing import Flatten, Normalizer255
 
-ESTIMATORS = [Normalizer255(), Normalizer255(dtype="float64"), Flatten()]
+# Small settings so the checks run in seconds; lr raised to learn in few epochs.
+_NET = dict(max_epochs=20, lr=1e-2, batch_size=32, random_state=0, device="cpu")
+
+ESTIMATORS = [
+    Normalizer255(),
+    Normalizer255(dtype="float64"),
+    Flatten(),
+    MLPNetClassifier(module__hidden_units=(16,), **_NET),
+    CNNClassifier(module__channels=(4,), module__hidden_units=8, **_NET),
+]
 
 # check name -> reason, per estimator class. Keep this short and honest.
-EXPECTED_FAILED = {}
+_SKORCH_INIT = (
+    "skorch's NeuralNet.__init__ creates history_, initialized_ and virtual_params_ "
+    "and stores routed module__* arguments as attributes; that is skorch's design "
+    "and get_params/clone still round-trip"
+)
+EXPECTED_FAILED = {
+    name: {"check_no_attributes_set_in_init": _SKORCH_INIT}
+    for name in ("MLPNetClassifier", "CNNClassifier")
+}
 
 
 def _expected_failed_checks(estimator):

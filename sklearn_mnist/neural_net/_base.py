@@ -200,6 +200,11 @@ class BaseImageClassifier(NeuralNetClassifier):
             self.__dict__["device"] = requested
 
     # ------------------------------------------------------------ scikit-learn
+    def _get_param_names(self):
+        # skorch lists every __dict__ key not ending in "_", which includes its
+        # private bookkeeping (_params_to_validate); parameters are public names.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
     @property
     def classes_(self):
         try:
@@ -239,7 +244,10 @@ class BaseImageClassifier(NeuralNetClassifier):
 
     def _validate_y(self, X, y):
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, got None")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None"
+            )
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         check_classification_targets(y)
@@ -307,6 +315,13 @@ class BaseImageClassifier(NeuralNetClassifier):
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        On a net that is not fitted yet this is ``fit``. ``y`` must hold only
+        labels seen in the first fit.
+        """
+        if fit_params.get("_routing_method") == "fit":  # skorch's fit calls here
+            return super().partial_fit(X, y, classes=classes, **fit_params)
         if not getattr(self, "initialized_", False) or not hasattr(
             self, "label_encoder_"
         ):
@@ -329,15 +344,21 @@ class BaseImageClassifier(NeuralNetClassifier):
 
     def predict(self, X):
         """Predicted labels, from ``classes_``."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def decision_function(self, X):
-        """Logits (before softmax); columns follow ``classes_``."""
+        """Logits (before softmax); columns follow ``classes_``.
+
+        For two classes, scikit-learn's convention: one score per sample,
+        positive for ``classes_[1]``.
+        """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return np.concatenate(
+        logits = np.concatenate(
             [out.float().numpy() for out in self.forward_iter(X, training=False)]
         )
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def save_safetensors(self, path):
         """Export the network's weights to a safetensors file."""
