@@ -361,6 +361,16 @@ class BaseImageClassifier(NeuralNetClassifier):
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def save_safetensors(self, path):
-        """Export the network's weights to a safetensors file."""
+        """Export the network's weights (``module_.state_dict()``) to safetensors.
+
+        Read them back with ``safetensors.torch.load_file`` and
+        ``module_.load_state_dict`` on a net initialised with the same
+        parameters, or in any other tool that reads safetensors.
+        """
+        from safetensors.torch import save_file
+
         check_is_fitted(self)
-        self.save_params(f_params=path, use_safetensors=True)
+        state = {
+            k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()
+        }
+        save_file(state, path)

@@ -11,7 +11,7 @@ class MLPNetClassifier(BaseImageClassifier):
 
     Defaults: :class:`MLPModule` with one hidden layer of 800 ReLU units (Simard
     et al. 2003) and dropout 0.2, AdamW with a one-cycle schedule peaking at
-    ``lr``, batches of 128.
+    ``lr``, 6 epochs of batches of 128.
 
     All parameters of :class:`BaseImageClassifier` apply; architecture knobs are
     ``module__hidden_units`` and ``module__dropout``.
@@ -38,7 +38,7 @@ class MLPNetClassifier(BaseImageClassifier):
     """
 
     def __init__(
-        self, module=MLPModule, *, lr=2e-3, max_epochs=8, channels_last=False, **kwargs
+        self, module=MLPModule, *, lr=2e-3, max_epochs=6, channels_last=False, **kwargs
     ):
         super().__init__(
             module, lr=lr, max_epochs=max_epochs, channels_last=channels_last, **kwargs

@@ -1,0 +1,21 @@
+"""Shared helpers for the benchmark scripts: real MNIST from ../shared, timers."""
+
+import pathlib
+import shutil
+import tempfile
+
+from sklearn_mnist.datasets import fetch_mnist
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def load_full_mnist(shared=SHARED):
+    """(X_train, y_train, X_test, y_test) as uint8 images, via fetch_mnist."""
+    home = pathlib.Path(tempfile.mkdtemp())
+    (home / "mnist").mkdir()
+    for path in pathlib.Path(shared).glob("*.gz"):
+        shutil.copy(path, home / "mnist" / path.name)
+    train = fetch_mnist(data_home=home, download_if_missing=False)
+    test = fetch_mnist(subset="test", data_home=home, download_if_missing=False)
+    shutil.rmtree(home)
+    return train.images, train.target, test.images, test.target
