@@ -14,12 +14,11 @@ import time
 
 import numpy as np
 import torch
+from _common import load_full_mnist
 from skorch import NeuralNetClassifier
 from torch import nn
 
 from sklearn_mnist import CNNClassifier, MLPNetClassifier
-
-from _common import load_full_mnist
 
 
 class TutorialCNN(nn.Module):
@@ -61,7 +60,9 @@ def _time(fn, X):
 
 
 def row(name, fit_s, acc, ips, note=""):
-    print(f"| {name} | {fit_s:.1f} | {acc * 100:.2f} | {ips:,.0f} | {note} |", flush=True)
+    print(
+        f"| {name} | {fit_s:.1f} | {acc * 100:.2f} | {ips:,.0f} | {note} |", flush=True
+    )
 
 
 def main():
@@ -83,7 +84,9 @@ def main():
         cnn_times.append(fit_s)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         row(
-            f"CNNClassifier() seed {seed}", fit_s, cnn.score(X_test, y_test),
+            f"CNNClassifier() seed {seed}",
+            fit_s,
+            cnn.score(X_test, y_test),
             throughput(cnn.predict, X_test),
             f"{cnn.max_epochs} epochs; process peak RSS {peak_mb:.0f} MB",
         )
@@ -92,47 +95,77 @@ def main():
         X_ref = (X_train[:, None] / np.float32(255)).astype(np.float32)
         X_ref_test = (X_test[:, None] / np.float32(255)).astype(np.float32)
         ref = NeuralNetClassifier(
-            TutorialCNN, max_epochs=args.ref_epochs, lr=1e-3, batch_size=128,
-            optimizer=torch.optim.Adam, train_split=None, verbose=0,
+            TutorialCNN,
+            max_epochs=args.ref_epochs,
+            lr=1e-3,
+            batch_size=128,
+            optimizer=torch.optim.Adam,
+            train_split=None,
+            verbose=0,
         )
         torch.manual_seed(0)
         ref_s = timed_fit(ref, X_ref, y_train)
         ref_acc = (ref.predict(X_ref_test) == y_test).mean()
         row(
-            "skorch tutorial CNN (reference)", ref_s, ref_acc,
+            "skorch tutorial CNN (reference)",
+            ref_s,
+            ref_acc,
             throughput(ref.predict, X_ref_test),
             f"{args.ref_epochs} epochs, {ref_s / args.ref_epochs:.1f} s/epoch",
         )
-        print(f"fit-time ratio reference / CNNClassifier: {ref_s / np.median(cnn_times):.1f}x")
+        ratio = ref_s / np.median(cnn_times)
+        print(f"fit-time ratio reference / CNNClassifier: {ratio:.1f}x")
 
     mlp = MLPNetClassifier(random_state=0)
     mlp_s = timed_fit(mlp, X_train, y_train)
-    row("MLPNetClassifier()", mlp_s, mlp.score(X_test, y_test),
-        throughput(mlp.predict, X_test), f"{mlp.max_epochs} epochs")
+    row(
+        "MLPNetClassifier()",
+        mlp_s,
+        mlp.score(X_test, y_test),
+        throughput(mlp.predict, X_test),
+        f"{mlp.max_epochs} epochs",
+    )
 
     if not args.skip_refs:
         from sklearn.neural_network import MLPClassifier
 
-        sk = MLPClassifier(hidden_layer_sizes=(800,), max_iter=mlp.max_epochs,
-                           random_state=0)
-        Xf, Xf_test = X_train.reshape(60000, -1) / 255.0, X_test.reshape(10000, -1) / 255.0
+        sk = MLPClassifier(
+            hidden_layer_sizes=(800,), max_iter=mlp.max_epochs, random_state=0
+        )
+        Xf, Xf_test = (
+            X_train.reshape(60000, -1) / 255.0,
+            X_test.reshape(10000, -1) / 255.0,
+        )
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sk_s = timed_fit(sk, Xf, y_train)
-        row("sklearn MLPClassifier(800) (reference)", sk_s, sk.score(Xf_test, y_test),
-            throughput(sk.predict, Xf_test), f"{mlp.max_epochs} epochs (max_iter)")
+        row(
+            "sklearn MLPClassifier(800) (reference)",
+            sk_s,
+            sk.score(Xf_test, y_test),
+            throughput(sk.predict, Xf_test),
+            f"{mlp.max_epochs} epochs (max_iter)",
+        )
         print(f"fit-time ratio sklearn MLP / MLPNetClassifier: {sk_s / mlp_s:.1f}x")
 
     if args.long:
         long = CNNClassifier(
-            module__channels=(32, 64), module__hidden_units=256, module__dropout=0.3,
-            max_epochs=15, lr=4e-3, random_state=0,
+            module__channels=(32, 64),
+            module__hidden_units=256,
+            module__dropout=0.3,
+            max_epochs=15,
+            lr=4e-3,
+            random_state=0,
         )
         long_s = timed_fit(long, X_train, y_train)
-        row("CNNClassifier long (32-64, fc256, dropout 0.3, 15 epochs)", long_s,
-            long.score(X_test, y_test), throughput(long.predict, X_test))
+        row(
+            "CNNClassifier long (32-64, fc256, dropout 0.3, 15 epochs)",
+            long_s,
+            long.score(X_test, y_test),
+            throughput(long.predict, X_test),
+        )
 
 
 if __name__ == "__main__":

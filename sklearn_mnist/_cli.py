@@ -8,13 +8,13 @@ __all__ = ["main"]
 
 
 def _demo(args):
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import classification_report
     from sklearn.model_selection import GridSearchCV, train_test_split
     from sklearn.pipeline import Pipeline
 
     from .datasets import load_mnist_sample
-    from .preprocessing import Flatten, Normalizer255
+    from .neural_net import CNNClassifier
+    from .preprocessing import Normalizer255
 
     X, y = load_mnist_sample(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -22,12 +22,17 @@ def _demo(args):
     )
     pipe = Pipeline(
         [
-            ("flatten", Flatten()),
             ("scale", Normalizer255()),
-            ("clf", LogisticRegression(max_iter=300)),
+            (
+                "clf",
+                CNNClassifier(
+                    batch_size=64, max_epochs=6, random_state=args.random_state
+                ),
+            ),
         ]
     )
-    search = GridSearchCV(pipe, {"clf__C": [0.1, 1.0]}, cv=3, n_jobs=1)
+    grid = {"clf__module__hidden_units": [64, 128]}
+    search = GridSearchCV(pipe, grid, cv=3, n_jobs=1)
     search.fit(X_train, y_train)
     print(f"best parameters: {search.best_params_}")
     print(classification_report(y_test, search.predict(X_test), digits=3))

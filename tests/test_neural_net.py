@@ -160,7 +160,9 @@ def test_params_route_to_the_module_and_clone(data):
         X_tr[:100], y_tr[:100]
     )
     assert isinstance(mlp.module_, MLPModule)
-    widths = [m.out_features for m in mlp.module_.modules() if hasattr(m, "out_features")]
+    widths = [
+        m.out_features for m in mlp.module_.modules() if hasattr(m, "out_features")
+    ]
     assert widths == [7, 5, 10]
 
 
@@ -209,7 +211,9 @@ def test_fitted_on_cuda_predicts_on_cpu(data, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     loaded = pickle.loads(blob)
     assert loaded.device_ == "cpu"
-    np.testing.assert_allclose(loaded.predict_proba(X_te), clf.predict_proba(X_te), atol=1e-4)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X_te), clf.predict_proba(X_te), atol=1e-4
+    )
 
 
 def test_partial_fit_continues_and_callbacks_are_tunable(data):
@@ -222,13 +226,17 @@ def test_partial_fit_continues_and_callbacks_are_tunable(data):
     const.fit(X_tr, y_tr)
     lrs = {group["lr"] for group in const.optimizer_.param_groups}
     assert lrs == {const.lr}
-    valid = small(MLPNetClassifier, max_epochs=2, train_split=ValidSplit(5)).fit(X_tr, y_tr)
+    valid = small(MLPNetClassifier, max_epochs=2, train_split=ValidSplit(5)).fit(
+        X_tr, y_tr
+    )
     assert np.isfinite(valid.history[-1, "valid_loss"])
 
 
 def test_pipeline_grid_search_parallel_equals_serial(data):
     X_tr, _, y_tr, _ = data
-    pipe = make_pipeline(Flatten(), Normalizer255(), small(MLPNetClassifier, max_epochs=2))
+    pipe = make_pipeline(
+        Flatten(), Normalizer255(), small(MLPNetClassifier, max_epochs=2)
+    )
     grid = {"mlpnetclassifier__module__hidden_units": [(16,), (32,)]}
     serial = GridSearchCV(pipe, grid, cv=2, n_jobs=1).fit(X_tr[:600], y_tr[:600])
     parallel = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X_tr[:600], y_tr[:600])
@@ -256,7 +264,9 @@ def test_parallel_search_workers_do_not_oversubscribe(data):
 
 def test_cross_val_score(data):
     X_tr, _, y_tr, _ = data
-    scores = cross_val_score(small(CNNClassifier, max_epochs=2), X_tr[:600], y_tr[:600], cv=3)
+    scores = cross_val_score(
+        small(CNNClassifier, max_epochs=2), X_tr[:600], y_tr[:600], cv=3
+    )
     assert scores.shape == (3,) and scores.min() > 0.5
 
 

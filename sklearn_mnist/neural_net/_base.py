@@ -8,8 +8,11 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
@@ -371,6 +374,7 @@ class BaseImageClassifier(NeuralNetClassifier):
 
         check_is_fitted(self)
         state = {
-            k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()
+            k: v.detach().cpu().contiguous()
+            for k, v in self.module_.state_dict().items()
         }
         save_file(state, path)

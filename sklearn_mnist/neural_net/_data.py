@@ -83,7 +83,11 @@ class TensorBatchIterator:
                 yb = self.y[idx] if self.y is not None else None
             else:
                 xb = self.X[start : start + self.batch_size]
-                yb = self.y[start : start + self.batch_size] if self.y is not None else None
+                yb = (
+                    self.y[start : start + self.batch_size]
+                    if self.y is not None
+                    else None
+                )
             xb = xb.to(self.device, non_blocking=True).float()
             if self.channels_last and xb.ndim == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)

@@ -44,14 +44,26 @@ class MLPModule(nn.Module):
         return self.net(x)
 
 
-def _conv_block(c_in, c_out, kernel_size):
+def _conv(c_in, c_out, kernel_size, stride):
     return [
         nn.Conv2d(
-            c_in, c_out, kernel_size, stride=2, padding=kernel_size // 2, bias=False
+            c_in,
+            c_out,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            bias=False,
         ),
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
     ]
+
+
+def _conv_block(c_in, c_out, kernel_size, depth):
+    layers = _conv(c_in, c_out, kernel_size, stride=2)
+    for _ in range(depth - 1):
+        layers += _conv(c_out, c_out, 3, stride=1)
+    return layers
 
 
 class CNNModule(nn.Module):
@@ -75,17 +87,26 @@ class CNNModule(nn.Module):
         Width of the fully connected layer; 0 for none.
     dropout : float, default=0.0
         Dropout before each fully connected layer.
+    depth : int, default=1
+        Convolutions per block: the strided one, then ``depth - 1`` 3x3
+        convolutions at the block's resolution (more capacity, slower).
     """
 
     def __init__(
-        self, in_shape, n_classes, channels=(16, 32), hidden_units=128, dropout=0.0
+        self,
+        in_shape,
+        n_classes,
+        channels=(16, 32),
+        hidden_units=128,
+        dropout=0.0,
+        depth=1,
     ):
         super().__init__()
         if isinstance(channels, int):
             channels = (channels,)
         layers, (c_in, h, w) = [], in_shape
         for i, c_out in enumerate(channels):
-            layers += _conv_block(c_in, c_out, 5 if i == 0 else 3)
+            layers += _conv_block(c_in, c_out, 5 if i == 0 else 3, depth)
             c_in, h, w = c_out, (h + 1) // 2, (w + 1) // 2
         self.features = nn.Sequential(*layers)
         head, width = [nn.Flatten()], c_in * h * w
