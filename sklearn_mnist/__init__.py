@@ -2,7 +2,7 @@
 
 from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
 from .neural_net import CNNClassifier, MLPNetClassifier
-from .preprocessing import Flatten, Normalizer255
+from .preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
 
 __version__ = "0.1.0.dev0"
 
@@ -11,6 +11,7 @@ __all__ = [
     "MLPNetClassifier",
     "Flatten",
     "Normalizer255",
+    "RandomAffineAugmenter",
     "__version__",
     "fetch_mnist",
     "load_idx",

@@ -17,7 +17,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
-from ..utils import infer_image_shape, validate_images
+from ..utils import sample_shape, validate_images
 from ._callbacks import OneCycle
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
@@ -67,6 +67,11 @@ class BaseImageClassifier(NeuralNetClassifier):
         else as one row of pixels ``(1, 1, n_features)``.
     channels_last : bool, default=True
         Feed batches in channels-last memory format (faster on CPU).
+    augment : RandomAffineAugmenter or None, default=None
+        Online augmentation: every training batch is distorted afresh (so every
+        epoch sees new distortions); prediction never is. Anything with an
+        ``augment_tensor(images, random_state)`` method works. Tunable from a
+        grid search as ``augment__rotation`` etc.
     verbose : int, default=0
         skorch's epoch table when 1.
     **kwargs
@@ -89,6 +94,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         random_state=None,
         image_shape=None,
         channels_last=True,
+        augment=None,
         verbose=0,
         **kwargs,
     ):
@@ -108,6 +114,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         self.random_state = random_state
         self.image_shape = image_shape
         self.channels_last = channels_last
+        self.augment = augment
 
     # ------------------------------------------------------------------ skorch
     @property
@@ -164,6 +171,13 @@ class BaseImageClassifier(NeuralNetClassifier):
         with self._resolved_device():
             return super().get_loss(y_pred, y_true, X=X, training=training)
 
+    def train_step_single(self, batch, **fit_params):
+        if self.augment is not None:
+            Xi, yi = batch
+            rng = self.__dict__.get("_augment_rng")
+            batch = (self.augment.augment_tensor(Xi, rng), yi)
+        return super().train_step_single(batch, **fit_params)
+
     def get_dataset(self, X, y=None):
         if isinstance(X, np.ndarray | torch.Tensor):
             return InMemoryDataset(X, y)
@@ -203,6 +217,24 @@ class BaseImageClassifier(NeuralNetClassifier):
             self.__dict__["device"] = requested
 
     # ------------------------------------------------------------ scikit-learn
+    def set_params(self, **params):
+        """skorch's ``set_params``, plus scikit-learn's nested ``augment__*``."""
+        nested = {
+            key.split("__", 1)[1]: params.pop(key)
+            for key in list(params)
+            if key.startswith("augment__")
+        }
+        if params:
+            super().set_params(**params)
+        if nested:
+            if self.augment is None:
+                raise ValueError(
+                    f"Cannot set {sorted(nested)} on augment=None; pass an "
+                    "augmenter first, e.g. augment=RandomAffineAugmenter()"
+                )
+            self.augment.set_params(**nested)
+        return self
+
     def _get_param_names(self):
         # skorch lists every __dict__ key not ending in "_", which includes its
         # private bookkeeping (_params_to_validate); parameters are public names.
@@ -233,16 +265,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         if X.dtype == np.float64:
             X = X.astype(np.float32)
         if reset:
-            if X.ndim == 2:
-                try:
-                    shape = infer_image_shape(X.shape[1], self.image_shape)
-                except ValueError:
-                    if self.image_shape is not None:
-                        raise
-                    shape = (1, 1, X.shape[1])
-            else:
-                shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
-            self.image_shape_ = tuple(int(s) for s in shape)
+            self.image_shape_ = sample_shape(X, self.image_shape)
         return np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
 
     def _validate_y(self, X, y):
@@ -278,7 +301,11 @@ class BaseImageClassifier(NeuralNetClassifier):
     @contextlib.contextmanager
     def _seeded(self):
         if self.random_state is None:
-            yield
+            self.__dict__["_augment_rng"] = np.random.RandomState()
+            try:
+                yield
+            finally:
+                self.__dict__.pop("_augment_rng", None)
             return
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
@@ -288,10 +315,12 @@ class BaseImageClassifier(NeuralNetClassifier):
             self.__dict__["_shuffle_generator"] = torch.Generator().manual_seed(
                 seed + 1
             )
+            self.__dict__["_augment_rng"] = np.random.RandomState(seed + 2)
             try:
                 yield
             finally:
                 self.__dict__.pop("_shuffle_generator", None)
+                self.__dict__.pop("_augment_rng", None)
 
     def fit(self, X, y, **fit_params):
         """Validate the data, then train the network from scratch.
@@ -310,6 +339,11 @@ class BaseImageClassifier(NeuralNetClassifier):
         self
         """
         self._validate_params() if hasattr(self, "_parameter_constraints") else None
+        if self.augment is not None and not hasattr(self.augment, "augment_tensor"):
+            raise ValueError(
+                "augment must be None or an augmenter with an augment_tensor method "
+                f"such as RandomAffineAugmenter(), got {self.augment!r}"
+            )
         X = self._validate_X(X, reset=True)
         y = self._validate_y(X, y)
         self.input_mean_, self.input_std_ = self._pixel_stats(X)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["validate_images", "infer_image_shape"]
+__all__ = ["validate_images", "infer_image_shape", "sample_shape"]
 
 
 def _ndim(X):
@@ -70,3 +70,21 @@ def infer_image_shape(n_features, image_shape=None):
             f"{n_features} values; expected (h, w) or (c, h, w) with that many values"
         )
     return shape
+
+
+def sample_shape(X, image_shape=None):
+    """``(c, h, w)`` of one sample of validated ``X`` (flat rows or images).
+
+    Flat rows use ``image_shape`` when given, else square one-channel images when
+    the feature count is a square, else one row of pixels ``(1, 1, n_features)``.
+    """
+    if X.ndim == 2:
+        try:
+            shape = infer_image_shape(X.shape[1], image_shape)
+        except ValueError:
+            if image_shape is not None:
+                raise
+            shape = (1, 1, X.shape[1])
+    else:
+        shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
+    return tuple(int(s) for s in shape)

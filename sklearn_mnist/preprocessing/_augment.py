@@ -1,0 +1,262 @@
+"""``RandomAffineAugmenter``: a fresh random rotation/shift/zoom/shear per sample."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils import sample_shape, validate_images
+
+__all__ = ["RandomAffineAugmenter", "random_affine_matrices", "warp_affine"]
+
+
+def random_affine_matrices(
+    n, *, height, width, rotation=0.0, shift=0.0, zoom=0.0, shear=0.0, random_state=None
+):
+    """Draw ``n`` random affine maps, one per sample, in pixel coordinates.
+
+    Each map is a 3x3 matrix ``M`` that sends an *output* pixel ``(x, y, 1)``
+    (x = column, y = row, pixel centres at integers) to the *input* position it
+    samples, i.e. the ``inverse_map`` of :func:`skimage.transform.warp`. The
+    forward transform, about the image centre, is
+    ``translate(shift) @ rotate(angle) @ shear(angle) @ scale(zoom)`` with
+    every parameter drawn uniformly and independently per sample:
+    angle in ``[-rotation, rotation]`` degrees, shift in ``[-shift, shift]`` of
+    the image size, scale in ``[1 - zoom, 1 + zoom]``, shear angle in
+    ``[-shear, shear]`` degrees.
+
+    Returns
+    -------
+    M : ndarray of shape (n, 3, 3), float64
+    """
+    rng = check_random_state(random_state)
+    u = rng.uniform(-1.0, 1.0, size=(5, n))
+    angle = np.deg2rad(rotation) * u[0]
+    shear_angle = np.deg2rad(shear) * u[1]
+    scale = 1.0 + zoom * u[2]
+    tx, ty = shift * width * u[3], shift * height * u[4]
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+
+    cos, sin, tan = np.cos(angle), np.sin(angle), np.tan(shear_angle)
+    # Forward linear part L = R @ Sh @ S, then about the centre plus the shift.
+    a = scale * cos
+    b = scale * (cos * tan - sin)
+    c = scale * sin
+    d = scale * (sin * tan + cos)
+    forward = np.zeros((n, 3, 3))
+    forward[:, 0, 0], forward[:, 0, 1] = a, b
+    forward[:, 1, 0], forward[:, 1, 1] = c, d
+    forward[:, 0, 2] = cx + tx - a * cx - b * cy
+    forward[:, 1, 2] = cy + ty - c * cx - d * cy
+    forward[:, 2, 2] = 1.0
+    return np.linalg.inv(forward)
+
+
+def warp_affine(images, matrices, *, fill=0.0):
+    """Warp a batch of images, each with its own affine map, by bilinear sampling.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (n, c, h, w), floating point
+    matrices : array-like of shape (n, 3, 3)
+        Output-to-input maps in pixel coordinates, as from
+        :func:`random_affine_matrices` (skimage's ``inverse_map`` convention).
+    fill : float, default=0.0
+        Value of pixels that come from outside the image.
+
+    Returns
+    -------
+    torch.Tensor of the same shape, dtype and device
+    """
+    n, _, h, w = images.shape
+    M = torch.as_tensor(matrices, dtype=torch.float64)
+    # Pixel -> normalised coordinates for align_corners=False: u = (2x + 1) / w - 1.
+    N = torch.tensor(
+        [[2.0 / w, 0.0, 1.0 / w - 1.0], [0.0, 2.0 / h, 1.0 / h - 1.0], [0.0, 0.0, 1.0]],
+        dtype=torch.float64,
+    )
+    theta = (N @ M @ torch.linalg.inv(N))[:, :2]
+    theta = theta.to(device=images.device, dtype=images.dtype)
+    grid = F.affine_grid(theta, [n, 1, h, w], align_corners=False)
+    shifted = images - fill if fill else images
+    out = F.grid_sample(
+        shifted, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
+    return out + fill if fill else out
+
+
+class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
+    """Random rotation, shift, zoom and shear, drawn afresh for every sample.
+
+    A training-time transformer: ``fit_transform`` returns distorted images,
+    ``transform`` returns its input unchanged. Inside a scikit-learn
+    ``Pipeline`` this means the model is fitted on augmented data while
+    ``predict`` and ``score`` see clean data. This is the same convention as
+    :class:`sklearn.preprocessing.TargetEncoder`, whose ``fit_transform`` also
+    differs from ``fit(X).transform(X)``: call ``fit_transform`` (or
+    :meth:`augment`) to augment, never ``fit(X).transform(X)``.
+
+    For new distortions at every epoch, pass it to a classifier instead:
+    ``CNNClassifier(augment=RandomAffineAugmenter())`` warps every training
+    batch. For a fixed enlarged training set, :meth:`fit_resample` returns the
+    originals plus ``n_copies`` augmented copies, as imbalanced-learn samplers do.
+
+    All samples are warped in one vectorised call (``torch.nn.functional``
+    ``affine_grid`` / ``grid_sample``, bilinear), which matches
+    :func:`skimage.transform.warp` with the same matrices.
+
+    Parameters
+    ----------
+    rotation : float, default=10.0
+        Maximum rotation in degrees (uniform in ``[-rotation, rotation]``).
+    shift : float, default=0.1
+        Maximum translation as a fraction of the image height/width.
+    zoom : float, default=0.1
+        Maximum relative change of scale (uniform in ``[1 - zoom, 1 + zoom]``).
+    shear : float, default=0.0
+        Maximum shear angle in degrees.
+    fill : float, default=0.0
+        Value for pixels coming from outside the image (the background).
+    image_shape : tuple of int, default=None
+        ``(h, w)`` or ``(c, h, w)`` of flat input. When None: square if the
+        feature count is a square, else one row of pixels.
+    n_copies : int, default=1
+        Augmented copies per sample added by :meth:`fit_resample`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws; with an int, every call draws the same distortions.
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        ``(c, h, w)`` of one sample.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mnist.preprocessing import RandomAffineAugmenter
+    >>> X = np.zeros((4, 28, 28), dtype=np.uint8); X[:, 10:18, 12:16] = 255
+    >>> aug = RandomAffineAugmenter(rotation=15, random_state=0)
+    >>> Xa = aug.fit_transform(X)
+    >>> Xa.shape, Xa.dtype.name, bool((Xa != X).any()), bool((aug.transform(X) == X).all())
+    ((4, 28, 28), 'uint8', True, True)
+    """
+
+    _parameter_constraints = {
+        "rotation": [Interval(Real, 0, 180, closed="both")],
+        "shift": [Interval(Real, 0, 1, closed="both")],
+        "zoom": [Interval(Real, 0, 1, closed="left")],
+        "shear": [Interval(Real, 0, 89, closed="both")],
+        "fill": [Interval(Real, None, None, closed="neither")],
+        "image_shape": [tuple, list, None],
+        "n_copies": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        rotation=10.0,
+        shift=0.1,
+        zoom=0.1,
+        shear=0.0,
+        fill=0.0,
+        image_shape=None,
+        n_copies=1,
+        random_state=None,
+    ):
+        self.rotation = rotation
+        self.shift = shift
+        self.zoom = zoom
+        self.shear = shear
+        self.fill = fill
+        self.image_shape = image_shape
+        self.n_copies = n_copies
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Check the parameters and record the image shape."""
+        self._validate_params()
+        X = validate_images(self, X, reset=True, dtype="numeric")
+        self.image_shape_ = sample_shape(X, self.image_shape)
+        return self
+
+    def transform(self, X):
+        """Return ``X`` unchanged (validated): prediction sees clean data."""
+        check_is_fitted(self)
+        return validate_images(self, X, reset=False, dtype="numeric")
+
+    def fit_transform(self, X, y=None):
+        """Fit, then return a randomly distorted copy of ``X`` (same shape/dtype)."""
+        return self.fit(X).augment(X)
+
+    def fit_resample(self, X, y):
+        """The originals followed by ``n_copies`` augmented copies, with labels."""
+        self.fit(X)
+        X = validate_images(self, X, reset=False, dtype="numeric")
+        y = np.asarray(y)
+        rng = check_random_state(self.random_state)
+        copies = [self.augment(X, random_state=rng) for _ in range(self.n_copies)]
+        return np.concatenate([X, *copies]), np.concatenate([y] * (self.n_copies + 1))
+
+    def augment(self, X, random_state=None):
+        """Distort ``X``, a fresh random draw per sample.
+
+        Parameters
+        ----------
+        X : array-like, flat or images, same layout as in ``fit``
+        random_state : int, RandomState or None, default=None
+            Overrides ``self.random_state`` for this call.
+
+        Returns
+        -------
+        X_aug : ndarray, same shape and dtype as ``X``; values stay within
+            the range of ``X`` and ``fill``.
+        """
+        check_is_fitted(self)
+        X = validate_images(self, X, reset=False, dtype="numeric")
+        rs = self.random_state if random_state is None else random_state
+        images = torch.from_numpy(
+            np.ascontiguousarray(X, dtype=np.float32).reshape(
+                len(X), *self.image_shape_
+            )
+        )
+        out = self.augment_tensor(images, rs).numpy().reshape(X.shape)
+        if X.dtype.kind in "ui":
+            info = np.iinfo(X.dtype)
+            return np.clip(np.rint(out), info.min, info.max).astype(X.dtype)
+        return out.astype(X.dtype, copy=False)
+
+    def augment_tensor(self, images, random_state=None):
+        """Distort a float tensor batch ``(n, c, h, w)`` on its own device.
+
+        The hook classifiers call on every training batch (``augment=``).
+        """
+        n, _, h, w = images.shape
+        M = random_affine_matrices(
+            n,
+            height=h,
+            width=w,
+            rotation=self.rotation,
+            shift=self.shift,
+            zoom=self.zoom,
+            shear=self.shear,
+            random_state=random_state,
+        )
+        out = warp_affine(images, M, fill=float(self.fill))
+        # Bilinear output is a convex combination of pixels and the fill; clamp
+        # away the float rounding of the fill shift so the range is exact.
+        lo = min(float(images.min()), float(self.fill)) if n else 0.0
+        hi = max(float(images.max()), float(self.fill)) if n else 0.0
+        return out.clamp_(lo, hi)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -1,0 +1,193 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from skimage.transform import AffineTransform, warp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sklearn_mnist import CNNClassifier, MLPNetClassifier, load_mnist_sample
+from sklearn_mnist.preprocessing import (
+    Normalizer255,
+    RandomAffineAugmenter,
+    random_affine_matrices,
+    warp_affine,
+)
+
+DIGITS = load_mnist_sample().images[::250]  # 20 real digits, 2 per class
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rotation=st.floats(0, 180),
+    shift=st.floats(0, 0.5),
+    zoom=st.floats(0, 0.9),
+    shear=st.floats(0, 60),
+    fill=st.floats(0, 1),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_warp_matches_skimage(rotation, shift, zoom, shear, fill, seed):
+    X = DIGITS[:6].astype(np.float64) / 255
+    M = random_affine_matrices(
+        len(X), height=28, width=28, rotation=rotation, shift=shift, zoom=zoom,
+        shear=shear, random_state=seed,
+    )  # fmt: skip
+    ours = warp_affine(torch.from_numpy(X[:, None]), M, fill=fill).numpy()[:, 0]
+    reference = np.stack(
+        [
+            warp(
+                x,
+                AffineTransform(matrix=m),
+                order=1,
+                mode="constant",
+                cval=fill,
+                preserve_range=True,
+            )  # fmt: skip
+            for x, m in zip(X, M, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(ours, reference, atol=1e-9)
+
+
+def test_matrix_parameters_are_what_they_say():
+    M = random_affine_matrices(500, height=28, width=28, rotation=20, random_state=0)
+    forward = np.linalg.inv(M)
+    angles = np.rad2deg(np.arctan2(forward[:, 1, 0], forward[:, 0, 0]))
+    assert np.abs(angles).max() <= 20 + 1e-9 and np.abs(angles).max() > 19
+    np.testing.assert_allclose(np.linalg.det(forward[:, :2, :2]), 1.0)  # no zoom
+    centre = np.array([13.5, 13.5, 1.0])
+    np.testing.assert_allclose(forward @ centre, np.tile(centre, (500, 1)), atol=1e-9)
+    M = random_affine_matrices(
+        500, height=28, width=28, zoom=0.2, shift=0.1, random_state=1
+    )
+    forward = np.linalg.inv(M)
+    scale = np.sqrt(np.linalg.det(forward[:, :2, :2]))
+    assert 0.8 <= scale.min() < 0.82 and 1.18 < scale.max() <= 1.2
+    moved = (forward @ centre)[:, :2] - 13.5
+    assert np.abs(moved).max() <= 2.8 + 1e-9
+
+
+layouts = st.sampled_from(["flat", "images", "channels"])
+dtypes = st.sampled_from([np.uint8, np.float32, np.float64])
+
+
+def _layout(X, layout):
+    return {"flat": X.reshape(len(X), -1), "images": X, "channels": X[:, None]}[layout]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    layout=layouts,
+    dtype=dtypes,
+    seed=st.integers(0, 1000),
+    fill=st.sampled_from([0.0, 7.0]),
+)
+def test_shape_dtype_range_and_seed(layout, dtype, seed, fill):
+    X = _layout(DIGITS.astype(dtype), layout)
+    aug = RandomAffineAugmenter(rotation=30, shear=10, fill=fill, random_state=seed)
+    out = aug.fit_transform(X)
+    assert out.shape == X.shape and out.dtype == X.dtype
+    assert out.min() >= min(X.min(), fill) and out.max() <= max(X.max(), fill)
+    np.testing.assert_array_equal(out, aug.fit_transform(X))  # same seed, same output
+    assert not np.array_equal(out, X)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_identity_parameters_give_the_input_back(dtype):
+    X = DIGITS.astype(dtype)
+    aug = RandomAffineAugmenter(rotation=0, shift=0, zoom=0, shear=0, random_state=0)
+    out = aug.fit_transform(X)
+    if dtype == np.uint8:
+        np.testing.assert_array_equal(out, X)
+    else:
+        np.testing.assert_allclose(out, X, atol=2e-3)  # float32 sampling grid
+
+
+def test_a_fresh_draw_per_sample():
+    X = np.repeat(DIGITS[:1], 8, axis=0)
+    out = RandomAffineAugmenter(random_state=0).fit_transform(X)
+    assert len({row.tobytes() for row in out}) == 8
+
+
+def test_transform_passes_through_and_fit_resample_adds_copies():
+    aug = RandomAffineAugmenter(n_copies=2, random_state=0).fit(DIGITS)
+    np.testing.assert_array_equal(aug.transform(DIGITS), DIGITS)
+    y = np.arange(len(DIGITS))
+    X_res, y_res = aug.fit_resample(DIGITS, y)
+    assert X_res.shape == (3 * len(DIGITS), 28, 28)
+    np.testing.assert_array_equal(X_res[: len(DIGITS)], DIGITS)
+    np.testing.assert_array_equal(y_res, np.tile(y, 3))
+    assert not np.array_equal(
+        X_res[len(DIGITS) : 2 * len(DIGITS)], X_res[2 * len(DIGITS) :]
+    )
+
+
+@pytest.mark.parametrize(
+    "params", [{"rotation": -1}, {"zoom": 1.0}, {"shift": 2}, {"n_copies": -1}]
+)
+def test_bad_parameters(params):
+    with pytest.raises(ValueError):
+        RandomAffineAugmenter(**params).fit(DIGITS)
+
+
+class _Spy(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.fit_X_ = np.array(X)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        self.predict_X_ = np.array(X)
+        return np.full(len(X), self.classes_[0])
+
+
+def test_in_a_pipeline_only_fit_sees_augmented_data():
+    pipe = make_pipeline(RandomAffineAugmenter(random_state=0), _Spy())
+    y = np.arange(len(DIGITS)) % 2
+    pipe.fit(DIGITS, y)
+    assert not np.array_equal(pipe[-1].fit_X_, DIGITS)
+    pipe.predict(DIGITS)
+    np.testing.assert_array_equal(pipe[-1].predict_X_, DIGITS)
+
+
+class _CountingAugmenter(RandomAffineAugmenter):
+    calls = []
+
+    def augment_tensor(self, images, random_state=None):
+        _CountingAugmenter.calls.append(images.shape[0])
+        return super().augment_tensor(images, random_state)
+
+
+def test_online_augmentation_runs_on_every_training_batch_only():
+    X, y = load_mnist_sample(return_X_y=True)
+    X, y = X[::10], y[::10]
+    _CountingAugmenter.calls = []
+    clf = CNNClassifier(augment=_CountingAugmenter(), max_epochs=2, batch_size=100,
+                        random_state=0)  # fmt: skip
+    clf.fit(X, y)
+    assert _CountingAugmenter.calls == [100] * 10
+    clf.predict(X)
+    assert len(_CountingAugmenter.calls) == 10
+    # Training saw distorted batches: a different model than without augmentation.
+    plain = CNNClassifier(max_epochs=2, batch_size=100, random_state=0).fit(X, y)
+    assert not np.allclose(plain.predict_proba(X), clf.predict_proba(X))
+    again = CNNClassifier(augment=RandomAffineAugmenter(), max_epochs=2, batch_size=100,
+                          random_state=0).fit(X, y)  # fmt: skip
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_augment_is_tunable_from_a_grid_search():
+    X, y = load_mnist_sample(return_X_y=True)
+    pipe = make_pipeline(
+        Normalizer255(),
+        MLPNetClassifier(augment=RandomAffineAugmenter(), max_epochs=1, random_state=0),
+    )
+    grid = {"mlpnetclassifier__augment__rotation": [0.0, 20.0]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(X[::10], y[::10])
+    assert search.best_estimator_[-1].augment.rotation in (0.0, 20.0)
+    with pytest.raises(ValueError, match="augment=None"):
+        MLPNetClassifier().set_params(augment__rotation=3)
+    with pytest.raises(ValueError, match="augment_tensor"):
+        MLPNetClassifier(augment="yes").fit(X[:20], y[:20])
