@@ -143,8 +143,10 @@ class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
     >>> X = np.zeros((4, 28, 28), dtype=np.uint8); X[:, 10:18, 12:16] = 255
     >>> aug = RandomAffineAugmenter(rotation=15, random_state=0)
     >>> Xa = aug.fit_transform(X)
-    >>> Xa.shape, Xa.dtype.name, bool((Xa != X).any()), bool((aug.transform(X) == X).all())
-    ((4, 28, 28), 'uint8', True, True)
+    >>> Xa.shape, Xa.dtype.name, bool((Xa != X).any())
+    ((4, 28, 28), 'uint8', True)
+    >>> bool((aug.transform(X) == X).all())  # prediction-time data stay clean
+    True
     """
 
     _parameter_constraints = {
