@@ -191,3 +191,14 @@ def test_augment_is_tunable_from_a_grid_search():
         MLPNetClassifier().set_params(augment__rotation=3)
     with pytest.raises(ValueError, match="augment_tensor"):
         MLPNetClassifier(augment="yes").fit(X[:20], y[:20])
+
+
+def test_fast_grid_equals_torch_affine_grid():
+    import torch.nn.functional as F
+
+    from sklearn_mnist.preprocessing._augment import _affine_grid
+
+    theta = torch.randn(7, 2, 3, dtype=torch.float64)
+    for h, w in [(28, 28), (5, 9)]:
+        expected = F.affine_grid(theta, [7, 1, h, w], align_corners=False)
+        torch.testing.assert_close(_affine_grid(theta, h, w), expected)
