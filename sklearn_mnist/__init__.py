@@ -1,5 +1,6 @@
 """sklearn-mnist: scikit-learn estimators for MNIST-style images, PyTorch underneath."""
 
+from .adversarial import FGSMPerturber
 from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
 from .neural_net import CNNClassifier, MLPNetClassifier
 from .preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
@@ -9,6 +10,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CNNClassifier",
     "MLPNetClassifier",
+    "FGSMPerturber",
     "Flatten",
     "Normalizer255",
     "RandomAffineAugmenter",

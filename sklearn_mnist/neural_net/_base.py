@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import math
 
 import numpy as np
 import torch
@@ -17,7 +18,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
-from ..utils import sample_shape, validate_images
+from ..utils import infer_clip_range, sample_shape, validate_images
 from ._callbacks import OneCycle
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
@@ -72,6 +73,16 @@ class BaseImageClassifier(NeuralNetClassifier):
         epoch sees new distortions); prediction never is. Anything with an
         ``augment_tensor(images, random_state)`` method works. Tunable from a
         grid search as ``augment__rotation`` etc.
+    adversarial : FGSMPerturber or None, default=None
+        Adversarial training: in every training batch a fraction
+        ``adversarial_ratio`` of the samples is replaced by adversarial examples
+        made against the current network with this perturber's ``eps``,
+        ``n_iter``, ``step_size``, ``random_start`` and ``clip_values`` (its
+        ``estimator`` is ignored). ``FGSMPerturber(eps=0.3, random_start=True,
+        step_size=0.375)`` is Wong et al. (2020)'s fast FGSM training. Fit only:
+        prediction never sees it. Tunable as ``adversarial__eps`` etc.
+    adversarial_ratio : float, default=0.5
+        Fraction of each batch replaced by adversarial examples.
     verbose : int, default=0
         skorch's epoch table when 1.
     **kwargs
@@ -95,6 +106,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         image_shape=None,
         channels_last=True,
         augment=None,
+        adversarial=None,
+        adversarial_ratio=0.5,
         verbose=0,
         **kwargs,
     ):
@@ -115,6 +128,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         self.image_shape = image_shape
         self.channels_last = channels_last
         self.augment = augment
+        self.adversarial = adversarial
+        self.adversarial_ratio = adversarial_ratio
 
     # ------------------------------------------------------------------ skorch
     @property
@@ -172,11 +187,36 @@ class BaseImageClassifier(NeuralNetClassifier):
             return super().get_loss(y_pred, y_true, X=X, training=training)
 
     def train_step_single(self, batch, **fit_params):
+        Xi, yi = batch
         if self.augment is not None:
-            Xi, yi = batch
-            rng = self.__dict__.get("_augment_rng")
-            batch = (self.augment.augment_tensor(Xi, rng), yi)
-        return super().train_step_single(batch, **fit_params)
+            Xi = self.augment.augment_tensor(Xi, self.__dict__.get("_augment_rng"))
+        if self.adversarial is not None:
+            Xi = self._adversarial_batch(Xi, yi)
+        return super().train_step_single((Xi, yi), **fit_params)
+
+    def _adversarial_batch(self, Xi, yi):
+        # Imported here: sklearn_mnist.adversarial builds on this module.
+        from ..adversarial._attack import attack_tensor, default_step
+
+        adv = self.adversarial
+        k = int(round(self.adversarial_ratio * len(Xi)))
+        if k == 0:
+            return Xi
+        lo, hi = self.input_range_ if adv.clip_values == "auto" else adv.clip_values
+        width = float(hi) - float(lo)
+        step = adv.step_size if adv.step_size is not None else None
+        step = default_step(adv.eps, adv.n_iter) if step is None else step
+        x_adv = attack_tensor(
+            self.infer,  # the network as it trains (train mode, as Wong et al.)
+            Xi[:k],
+            yi[:k],
+            eps=adv.eps * width,
+            step=step * width,
+            n_iter=adv.n_iter,
+            random_start=adv.random_start,
+            clip=(float(lo), float(hi)),
+        )
+        return torch.cat([x_adv, Xi[k:]])
 
     def get_dataset(self, X, y=None):
         if isinstance(X, np.ndarray | torch.Tensor):
@@ -218,21 +258,26 @@ class BaseImageClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------ scikit-learn
     def set_params(self, **params):
-        """skorch's ``set_params``, plus scikit-learn's nested ``augment__*``."""
-        nested = {
-            key.split("__", 1)[1]: params.pop(key)
-            for key in list(params)
-            if key.startswith("augment__")
-        }
+        """skorch's ``set_params``, plus nested ``augment__*`` / ``adversarial__*``."""
+        nested = {}
+        for key in list(params):
+            owner, _, sub = key.partition("__")
+            if owner in ("augment", "adversarial") and sub:
+                nested.setdefault(owner, {})[sub] = params.pop(key)
         if params:
             super().set_params(**params)
-        if nested:
-            if self.augment is None:
+        for owner, sub_params in nested.items():
+            if getattr(self, owner) is None:
                 raise ValueError(
-                    f"Cannot set {sorted(nested)} on augment=None; pass an "
-                    "augmenter first, e.g. augment=RandomAffineAugmenter()"
+                    f"Cannot set {sorted(sub_params)} on {owner}=None; pass an "
+                    f"object first, e.g. {owner}="
+                    + (
+                        "RandomAffineAugmenter()"
+                        if owner == "augment"
+                        else "FGSMPerturber()"
+                    )
                 )
-            self.augment.set_params(**nested)
+            getattr(self, owner).set_params(**sub_params)
         return self
 
     def _get_param_names(self):
@@ -339,6 +384,11 @@ class BaseImageClassifier(NeuralNetClassifier):
         self
         """
         self._validate_params() if hasattr(self, "_parameter_constraints") else None
+        if self.adversarial is not None and not hasattr(self.adversarial, "eps"):
+            raise ValueError(
+                "adversarial must be None or an FGSMPerturber, got "
+                f"{self.adversarial!r}"
+            )
         if self.augment is not None and not hasattr(self.augment, "augment_tensor"):
             raise ValueError(
                 "augment must be None or an augmenter with an augment_tensor method "
@@ -347,6 +397,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         X = self._validate_X(X, reset=True)
         y = self._validate_y(X, y)
         self.input_mean_, self.input_std_ = self._pixel_stats(X)
+        self.input_range_ = infer_clip_range(X)
         with self._seeded():
             super().fit(X, y, **fit_params)
         return self
@@ -396,6 +447,25 @@ class BaseImageClassifier(NeuralNetClassifier):
             [out.float().numpy() for out in self.forward_iter(X, training=False)]
         )
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def torch_logits(self, x):
+        """Logits for a float tensor ``x`` in the units and layout ``predict`` takes.
+
+        Differentiable with respect to ``x`` (the network is in eval mode), so
+        attacks such as :class:`~sklearn_mnist.adversarial.FGSMPerturber` get
+        gradients with respect to the raw pixels.
+        """
+        check_is_fitted(self)
+        if math.prod(x.shape[1:]) != self.n_features_in_:
+            raise ValueError(
+                f"x has {math.prod(x.shape[1:])} features per sample, but "
+                f"{type(self).__name__} is expecting {self.n_features_in_}"
+            )
+        x = x.to(self.device_, torch.float32).reshape(x.shape[0], *self.image_shape_)
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        self.module_.eval()
+        return self.infer(x)
 
     def save_safetensors(self, path):
         """Export the network's weights (``module_.state_dict()``) to safetensors.

@@ -227,6 +227,10 @@ class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_images(self, X, reset=False, dtype="numeric")
 
+    def torch_transform(self, x):
+        """Prediction-time behaviour on a tensor: the identity (for attacks)."""
+        return x
+
     def fit_transform(self, X, y=None):
         """Fit, then return a randomly distorted copy of ``X`` (same shape/dtype)."""
         return self.fit(X).augment(X)

@@ -59,6 +59,10 @@ class Flatten(TransformerMixin, BaseEstimator):
         X = validate_images(self, X, reset=False, dtype="numeric")
         return X.reshape(X.shape[0], *self.image_shape_)
 
+    def torch_transform(self, x):
+        """The same reshape on a torch tensor, differentiable (for attacks)."""
+        return x.reshape(x.shape[0], -1)
+
     def get_feature_names_out(self, input_features=None):
         """Input names for flat input; ``pixel_<i>`` (row-major) for images."""
         check_is_fitted(self)

@@ -107,6 +107,10 @@ class Normalizer255(TransformerMixin, BaseEstimator):
         X = validate_images(self, X, reset=False, dtype=FLOAT_DTYPES)
         return X * X.dtype.type(255)
 
+    def torch_transform(self, x):
+        """The same scaling on a torch tensor, differentiable (for attacks)."""
+        return x * (1.0 / 255.0)
+
     def get_feature_names_out(self, input_features=None):
         """One output per input feature, with the same names."""
         from sklearn.utils.validation import _check_feature_names_in

@@ -3,9 +3,15 @@
 import math
 
 import numpy as np
+import torch
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["validate_images", "infer_image_shape", "sample_shape"]
+__all__ = [
+    "infer_clip_range",
+    "infer_image_shape",
+    "sample_shape",
+    "validate_images",
+]
 
 
 def _ndim(X):
@@ -88,3 +94,18 @@ def sample_shape(X, image_shape=None):
     else:
         shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
     return tuple(int(s) for s in shape)
+
+
+def infer_clip_range(X):
+    """Valid pixel range: (0, 255) for integer data or data above 1, else (0, 1).
+
+    The rule behind ``clip_values="auto"`` in attacks and adversarial training.
+    """
+    if isinstance(X, torch.Tensor):
+        integer = not X.is_floating_point()
+        big = bool(X.numel()) and float(X.max()) > 1
+    else:
+        X = np.asarray(X)
+        integer = X.dtype.kind in "ui"
+        big = bool(X.size) and float(X.max()) > 1
+    return (0.0, 255.0) if integer or big else (0.0, 1.0)

@@ -1,0 +1,257 @@
+"""``FGSMPerturber``: FGSM / PGD as a scikit-learn transformer around a model."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ..neural_net import BaseImageClassifier
+from ..utils import infer_clip_range
+from ._attack import attack_tensor, default_step
+
+__all__ = ["FGSMPerturber", "differentiable_model"]
+
+
+def differentiable_model(estimator):
+    """``(logits_fn, classifier)`` for one of our classifiers or a Pipeline of our
+    transformers ending in one; ``logits_fn`` maps raw input tensors to logits.
+
+    Raises
+    ------
+    ValueError
+        For any other estimator.
+    """
+    steps = []
+    final = estimator
+    if isinstance(estimator, Pipeline):
+        *head, (_, final) = estimator.steps
+        for name, step in head:
+            if step in (None, "passthrough"):
+                continue
+            if not hasattr(step, "torch_transform"):
+                raise ValueError(
+                    f"FGSMPerturber needs gradients through every Pipeline step; "
+                    f"step {name!r} ({type(step).__name__}) has no torch_transform. "
+                    "Supported: Normalizer255, Flatten, RandomAffineAugmenter"
+                )
+            steps.append(step)
+    if not isinstance(final, BaseImageClassifier):
+        raise ValueError(
+            "FGSMPerturber attacks sklearn_mnist classifiers (MLPNetClassifier, "
+            "CNNClassifier, TransferClassifier), alone or at the end of a Pipeline "
+            f"of sklearn_mnist transformers; got {type(final).__name__}"
+        )
+
+    def logits_fn(x):
+        for step in steps:
+            x = step.torch_transform(x)
+        return final.torch_logits(x)
+
+    return logits_fn, final
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError):
+        return False
+    return True
+
+
+class FGSMPerturber(TransformerMixin, BaseEstimator):
+    """Adversarial examples (FGSM, or PGD with ``n_iter > 1``) as a transformer.
+
+    ``x_adv = x + eps * sign(grad_x J(theta, x, y))`` (Goodfellow et al. 2015);
+    with ``n_iter > 1``, repeated steps projected back onto the L-infinity ball of
+    radius ``eps`` around ``x`` (Madry et al. 2018). Gradients flow through
+    ``Normalizer255`` / ``Flatten`` in a Pipeline, so the attack is on the raw
+    pixels you pass in, in their own units.
+
+    Fitting follows :class:`~sklearn.feature_selection.SelectFromModel`: a fitted
+    ``estimator`` is used as it is (``transform`` works without ``fit``); an
+    unfitted one is cloned and fitted by ``fit(X, y)``, so the perturber also
+    works inside ``GridSearchCV`` and ``cross_val_score``.
+
+    Parameters
+    ----------
+    estimator : classifier or Pipeline
+        One of sklearn_mnist's classifiers, or a Pipeline of sklearn_mnist
+        transformers ending in one.
+    eps : float, default=0.1
+        Radius as a fraction of the valid input range: ``eps=0.3`` is the
+        literature's 0.3 whether pixels are 0..255 or 0..1.
+    n_iter : int, default=1
+        1 for FGSM; more for PGD.
+    step_size : float, default=None
+        Step as a fraction of the range; default ``eps`` for FGSM and
+        ``2.5 * eps / n_iter`` for PGD.
+    random_start : bool, default=False
+        Start from a uniform random point in the ball.
+    targeted : bool, default=False
+        Move towards the labels given to :meth:`perturb` instead of away.
+    clip_values : "auto" or (float, float), default="auto"
+        Valid input range; "auto" is (0, 255) for integer data or data above 1,
+        else (0, 1).
+    batch_size : int, default=512
+        Samples per gradient computation (results do not depend on it).
+    random_state : int or None, default=None
+        Seeds the random start.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The model attacked (``estimator`` itself when it was fitted already).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn_mnist import CNNClassifier, load_mnist_sample
+    >>> from sklearn_mnist.adversarial import FGSMPerturber
+    >>> X, y = load_mnist_sample(return_X_y=True)
+    >>> clf = CNNClassifier(max_epochs=2, random_state=0).fit(X[::5], y[::5])
+    >>> X_adv = FGSMPerturber(clf, eps=0.2).transform(X[:100])
+    >>> bool(abs(X_adv - X[:100]).max() <= 0.2 * 255 + 1e-3)
+    True
+    """
+
+    _parameter_constraints = {
+        "estimator": "no_validation",
+        "eps": [Interval(Real, 0, 1, closed="both")],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "step_size": [None, Interval(Real, 0, 1, closed="right")],
+        "random_start": ["boolean"],
+        "targeted": ["boolean"],
+        "clip_values": [StrOptions({"auto"}), tuple, list],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [None, Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        eps=0.1,
+        n_iter=1,
+        step_size=None,
+        random_start=False,
+        targeted=False,
+        clip_values="auto",
+        batch_size=512,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.eps = eps
+        self.n_iter = n_iter
+        self.step_size = step_size
+        self.random_start = random_start
+        self.targeted = targeted
+        self.clip_values = clip_values
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Use the fitted estimator as it is, or fit a clone on ``(X, y)``."""
+        self._validate_params()
+        if self.estimator is None:
+            raise ValueError("FGSMPerturber needs an estimator to attack")
+        differentiable_model(self.estimator)  # fail early, before any fitting
+        if _is_fitted(self.estimator):
+            self.estimator_ = self.estimator
+        else:
+            if y is None:
+                raise ValueError(
+                    "FGSMPerturber.fit needs y to fit the unfitted estimator"
+                )
+            self.estimator_ = clone(self.estimator).fit(X, y)
+        self.n_features_in_ = differentiable_model(self.estimator_)[1].n_features_in_
+        return self
+
+    def _model(self):
+        if hasattr(self, "estimator_"):
+            return self.estimator_
+        if self.estimator is not None and _is_fitted(self.estimator):
+            self._validate_params()
+            return self.estimator
+        raise NotFittedError(
+            "This FGSMPerturber is not fitted and its estimator is not fitted "
+            "either; call fit(X, y) or pass a fitted estimator"
+        )
+
+    def transform(self, X, y=None):
+        """Adversarial version of ``X``.
+
+        Without ``y``, the labels are the model's own predictions, so no true
+        label leaks inside a Pipeline; with ``y`` it is :meth:`perturb`.
+
+        Returns
+        -------
+        X_adv : ndarray of float32, same shape as ``X``, in the units of ``X``
+        """
+        return self.perturb(X, y)
+
+    def perturb(self, X, y=None):
+        """Adversarial version of ``X`` against labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like, any layout the model accepts
+        y : array-like of labels, default=None
+            True labels (untargeted) or target labels (``targeted=True``).
+            None uses the model's predictions (untargeted only).
+        """
+        model = self._model()
+        logits_fn, clf = differentiable_model(model)
+        X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=True)
+        lo, hi = infer_clip_range(X) if self.clip_values == "auto" else self.clip_values
+        if self.targeted and y is None:
+            raise ValueError("targeted=True needs target labels: perturb(X, y=targets)")
+        labels = None if y is None else clf.label_encoder_.transform(np.asarray(y))
+        width = float(hi) - float(lo)
+        eps = self.eps * width
+        step = (
+            default_step(self.eps, self.n_iter)
+            if self.step_size is None
+            else self.step_size
+        ) * width
+        generator = torch.Generator()
+        if self.random_state is not None:
+            generator.manual_seed(self.random_state)
+        else:
+            generator.seed()
+        out = np.empty(X.shape, dtype=np.float32)
+        for start in range(0, len(X), self.batch_size):
+            x0 = torch.from_numpy(
+                np.asarray(X[start : start + self.batch_size], dtype=np.float32)
+            ).to(clf.device_)
+            if labels is None:
+                with torch.no_grad():
+                    target = logits_fn(x0).argmax(dim=1)
+            else:
+                target = torch.as_tensor(
+                    labels[start : start + self.batch_size], device=clf.device_
+                )
+            x_adv = attack_tensor(
+                logits_fn,
+                x0,
+                target,
+                eps=eps,
+                step=step,
+                n_iter=self.n_iter,
+                random_start=self.random_start,
+                targeted=self.targeted,
+                clip=(float(lo), float(hi)),
+                generator=generator,
+            )
+            out[start : start + len(x0)] = x_adv.cpu().numpy()
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.non_deterministic = self.random_start and self.random_state is None
+        return tags
