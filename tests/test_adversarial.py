@@ -1,0 +1,214 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_mnist import (
+    CNNClassifier,
+    Flatten,
+    MLPNetClassifier,
+    Normalizer255,
+    load_mnist_sample,
+)
+from sklearn_mnist.adversarial import (
+    FGSMPerturber,
+    plot_robustness_curve,
+    robust_accuracy_scorer,
+    robustness_curve,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_mnist_sample(return_X_y=True)
+    return train_test_split(X, y, train_size=2000, test_size=500, stratify=y,
+                            random_state=0)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cnn_pipe(data):
+    X_tr, _, y_tr, _ = data
+    clf = CNNClassifier(max_epochs=4, batch_size=64, random_state=0, device="cpu")
+    return make_pipeline(Flatten(), Normalizer255(), clf).fit(
+        X_tr.reshape(-1, 28, 28), y_tr
+    )
+
+
+@pytest.fixture(scope="module")
+def linear(data):
+    """A linear softmax model: logits = W (x - m) / s + b."""
+    X_tr, _, y_tr, _ = data
+    clf = MLPNetClassifier(module__hidden_units=(), max_epochs=2, random_state=0,
+                           device="cpu")  # fmt: skip
+    return clf.fit(X_tr, y_tr)
+
+
+def test_gradient_sign_matches_the_hand_derived_gradient(linear):
+    rng = np.random.default_rng(0)
+    X = rng.integers(60, 190, (16, 784)).astype(np.float32)  # interior: no clipping
+    y = rng.integers(0, 10, 16)
+    eps = 0.02
+    X_adv = FGSMPerturber(linear, eps=eps).perturb(X, y)
+    # By hand: d CE / dx = W^T (softmax(z) - onehot(y)) / s.
+    W = linear.module_.net[-1].weight.detach().double().numpy()
+    b = linear.module_.net[-1].bias.detach().double().numpy()
+    m, s = linear.input_mean_, linear.input_std_
+    z = (X - m) / s @ W.T + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(16), y] -= 1
+    grad = p @ W / s
+    np.testing.assert_array_equal(np.sign(X_adv - X), np.sign(grad))
+    np.testing.assert_allclose(np.abs(X_adv - X), eps * 255, rtol=1e-5)
+    # And against torch.autograd on the same network.
+    x = torch.tensor(X, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(linear.torch_logits(x), torch.tensor(y),
+                                             reduction="sum")  # fmt: skip
+    (auto,) = torch.autograd.grad(loss, x)
+    np.testing.assert_array_equal(np.sign(auto.numpy()), np.sign(grad))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    eps=st.floats(0, 0.5),
+    n_iter=st.sampled_from([1, 3]),
+    random_start=st.booleans(),
+    unit=st.sampled_from(["uint8", "float"]),
+)
+def test_linf_bound_and_clipping(cnn_pipe, data, eps, n_iter, random_start, unit):
+    X = data[1][:40].reshape(-1, 28, 28)
+    X = X if unit == "uint8" else X / 255.0
+    top = 255.0 if unit == "uint8" else 1.0
+    X_adv = FGSMPerturber(cnn_pipe, eps=eps, n_iter=n_iter, random_start=random_start,
+                          random_state=0).transform(X)  # fmt: skip
+    assert X_adv.dtype == np.float32 and X_adv.shape == X.shape
+    assert np.abs(X_adv - X).max() <= eps * top * (1 + 1e-5) + 1e-4
+    assert X_adv.min() >= 0 and X_adv.max() <= top
+
+
+def test_eps_zero_changes_nothing(cnn_pipe, data):
+    X = data[1][:50].reshape(-1, 28, 28)
+    np.testing.assert_array_equal(FGSMPerturber(cnn_pipe, eps=0).transform(X), X)
+
+
+def test_attacks_lower_accuracy_and_pgd_at_least_as_much(cnn_pipe, data):
+    _, X_te, _, y_te = data
+    X_te = X_te.reshape(-1, 28, 28)
+    clean = cnn_pipe.score(X_te, y_te)
+    fgsm = cnn_pipe.score(FGSMPerturber(cnn_pipe, eps=0.1).perturb(X_te, y_te), y_te)
+    pgd = cnn_pipe.score(
+        FGSMPerturber(cnn_pipe, eps=0.1, n_iter=10).perturb(X_te, y_te), y_te
+    )
+    assert clean > 0.9
+    assert fgsm < clean - 0.2
+    assert pgd <= fgsm
+
+
+def test_batches_do_not_change_the_result(cnn_pipe, data):
+    X, y = data[1][:60].reshape(-1, 28, 28), data[3][:60]
+    whole = FGSMPerturber(cnn_pipe, eps=0.1, n_iter=3, batch_size=512).perturb(X, y)
+    pieces = FGSMPerturber(cnn_pipe, eps=0.1, n_iter=3, batch_size=7).perturb(X, y)
+    np.testing.assert_allclose(whole, pieces, atol=1e-4)
+
+
+def test_transform_uses_predictions_and_targeted_moves_towards_targets(cnn_pipe, data):
+    X = data[1][:100].reshape(-1, 28, 28)
+    pred = cnn_pipe.predict(X)
+    np.testing.assert_array_equal(
+        FGSMPerturber(cnn_pipe, eps=0.1).transform(X),
+        FGSMPerturber(cnn_pipe, eps=0.1).perturb(X, pred),
+    )
+    target = (pred + 1) % 10
+    towards = FGSMPerturber(cnn_pipe, eps=0.2, n_iter=10, targeted=True)
+    hit = (cnn_pipe.predict(towards.perturb(X, target)) == target).mean()
+    assert hit > 0.5
+    with pytest.raises(ValueError, match="target labels"):
+        towards.transform(X)
+
+
+def test_fit_clones_an_unfitted_estimator_and_works_in_cross_validation(data):
+    X_tr, _, y_tr, _ = data
+    template = MLPNetClassifier(
+        module__hidden_units=(32,), max_epochs=2, random_state=0
+    )
+    perturber = FGSMPerturber(template, eps=0.05).fit(X_tr[:300], y_tr[:300])
+    assert perturber.estimator_ is not template and not hasattr(template, "classes_")
+    pipe = make_pipeline(
+        FGSMPerturber(template, eps=0.05), LogisticRegression(max_iter=500)
+    )
+    scores = cross_val_score(pipe, X_tr[:300] / 255.0, y_tr[:300], cv=2)
+    assert scores.shape == (2,)
+
+
+def test_errors(data, linear):
+    X, y = data[1][:20], data[3][:20]
+    lr = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="sklearn_mnist classifiers"):
+        FGSMPerturber(lr).transform(X)
+    scaled = make_pipeline(StandardScaler(), linear).fit(X, y)
+    with pytest.raises(ValueError, match="torch_transform"):
+        FGSMPerturber(scaled).transform(X)
+    with pytest.raises(NotFittedError):
+        FGSMPerturber(MLPNetClassifier()).transform(X)
+    with pytest.raises(ValueError, match="unseen labels"):
+        FGSMPerturber(linear).perturb(X, np.full(len(X), 42))
+    with pytest.raises(ValueError, match="eps"):
+        FGSMPerturber(linear, eps=2.0).fit(X, y)
+    with pytest.raises(ValueError, match="expecting 784"):
+        FGSMPerturber(linear).transform(X[:, :100])
+
+
+def test_robustness_curve_plot_and_scorer(cnn_pipe, data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _, X_te, _, y_te = data
+    X_te = X_te.reshape(-1, 28, 28)[:200]
+    y_te = y_te[:200]
+    curve = robustness_curve(cnn_pipe, X_te, y_te, eps=[0, 0.05, 0.2])
+    assert curve.accuracy[0] == pytest.approx(cnn_pipe.score(X_te, y_te))
+    assert np.all(np.diff(curve.accuracy) <= 0.02) and curve.accuracy[-1] < 0.5
+    fig = plot_robustness_curve(curve)
+    ax = fig.axes[0]
+    assert "eps" in ax.get_xlabel() and len(ax.lines) == 1
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 100 * curve.accuracy)
+    scorer = robust_accuracy_scorer(eps=0.2)
+    assert scorer(cnn_pipe, X_te, y_te) == pytest.approx(curve.accuracy[-1])
+
+
+def test_robust_scorer_selects_in_a_grid_search(data):
+    X_tr, _, y_tr, _ = data
+    pipe = make_pipeline(
+        Normalizer255(), MLPNetClassifier(max_epochs=2, random_state=0, device="cpu")
+    )
+    search = GridSearchCV(
+        pipe,
+        {"mlpnetclassifier__module__hidden_units": [(16,), (64,)]},
+        scoring={"clean": "accuracy", "fgsm": robust_accuracy_scorer(eps=0.1)},
+        refit="fgsm",
+        cv=2,
+    ).fit(X_tr[:600], y_tr[:600])
+    assert np.all(
+        search.cv_results_["mean_test_fgsm"] < search.cv_results_["mean_test_clean"]
+    )
+
+
+def test_adversarial_training_makes_the_model_more_robust(data):
+    X_tr, X_te, y_tr, y_te = data
+    common = dict(max_epochs=6, batch_size=64, random_state=0, device="cpu")
+    plain = CNNClassifier(**common).fit(X_tr, y_tr)
+    robust = CNNClassifier(
+        adversarial=FGSMPerturber(eps=0.2, random_start=True), **common
+    ).fit(X_tr, y_tr)
+    acc_plain = robustness_curve(plain, X_te, y_te, eps=[0.2]).accuracy[0]
+    acc_robust = robustness_curve(robust, X_te, y_te, eps=[0.2]).accuracy[0]
+    assert acc_robust > acc_plain + 0.2
+    assert robust.score(X_te, y_te) > 0.85  # clean accuracy stays useful
+    robust.set_params(adversarial__eps=0.1)
+    assert robust.adversarial.eps == 0.1
