@@ -31,6 +31,5 @@ X_train, X_test, y_train, y_test = train_test_split(
     digits.images, digits.target, test_size=0.25, stratify=digits.target, random_state=0
 )
 clf = CNNClassifier(augment=augmenter, max_epochs=4, batch_size=64, random_state=0)
-print(
-    f"test accuracy with online augmentation: {clf.fit(X_train, y_train).score(X_test, y_test):.3f}"
-)
+accuracy = clf.fit(X_train, y_train).score(X_test, y_test)
+print(f"test accuracy with online augmentation: {accuracy:.3f}")

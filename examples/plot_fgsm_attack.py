@@ -27,8 +27,7 @@ model = make_pipeline(
 model.fit(X_train, y_train)
 
 X_adv = FGSMPerturber(model, eps=0.2).perturb(X_test, y_test)
-print(
-    f"clean {model.score(X_test, y_test):.3f}, FGSM eps=0.2 {model.score(X_adv, y_test):.3f}"
-)
+clean, attacked = model.score(X_test, y_test), model.score(X_adv, y_test)
+print(f"clean {clean:.3f}, FGSM eps=0.2 {attacked:.3f}")
 curve = robustness_curve(model, X_test, y_test, eps=[0, 0.05, 0.1, 0.2, 0.3])
 plot_robustness_curve(curve).savefig("robustness_curve.png", dpi=80)
