@@ -2,6 +2,7 @@
 
 from .adversarial import FGSMPerturber
 from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
+from .metrics import evaluate
 from .neural_net import CNNClassifier, MLPNetClassifier
 from .preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
 
@@ -15,6 +16,7 @@ __all__ = [
     "Normalizer255",
     "RandomAffineAugmenter",
     "__version__",
+    "evaluate",
     "fetch_mnist",
     "load_idx",
     "load_mnist_sample",
