@@ -207,17 +207,10 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         model = self._model()
         logits_fn, clf = differentiable_model(model)
         X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=True)
-        lo, hi = infer_clip_range(X) if self.clip_values == "auto" else self.clip_values
         if self.targeted and y is None:
             raise ValueError("targeted=True needs target labels: perturb(X, y=targets)")
         labels = None if y is None else clf.label_encoder_.transform(np.asarray(y))
-        width = float(hi) - float(lo)
-        eps = self.eps * width
-        step = (
-            default_step(self.eps, self.n_iter)
-            if self.step_size is None
-            else self.step_size
-        ) * width
+        params = self.attack_params(infer_clip_range(X))
         generator = torch.Generator()
         if self.random_state is not None:
             generator.manual_seed(self.random_state)
@@ -235,20 +228,27 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
                 target = torch.as_tensor(
                     labels[start : start + self.batch_size], device=clf.device_
                 )
-            x_adv = attack_tensor(
-                logits_fn,
-                x0,
-                target,
-                eps=eps,
-                step=step,
-                n_iter=self.n_iter,
-                random_start=self.random_start,
-                targeted=self.targeted,
-                clip=(float(lo), float(hi)),
-                generator=generator,
-            )
+            x_adv = attack_tensor(logits_fn, x0, target, generator=generator, **params)
             out[start : start + len(x0)] = x_adv.cpu().numpy()
         return out
+
+    def attack_params(self, auto_range):
+        """Keyword arguments of :func:`attack_tensor` in absolute units.
+
+        ``auto_range`` is the input range used when ``clip_values="auto"``.
+        """
+        lo, hi = auto_range if self.clip_values == "auto" else self.clip_values
+        width = float(hi) - float(lo)
+        step = self.step_size
+        step = default_step(self.eps, self.n_iter) if step is None else step
+        return dict(
+            eps=self.eps * width,
+            step=step * width,
+            n_iter=self.n_iter,
+            random_start=self.random_start,
+            targeted=self.targeted,
+            clip=(float(lo), float(hi)),
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -196,25 +196,16 @@ class BaseImageClassifier(NeuralNetClassifier):
 
     def _adversarial_batch(self, Xi, yi):
         # Imported here: sklearn_mnist.adversarial builds on this module.
-        from ..adversarial._attack import attack_tensor, default_step
+        from ..adversarial._attack import attack_tensor
 
-        adv = self.adversarial
         k = int(round(self.adversarial_ratio * len(Xi)))
         if k == 0:
             return Xi
-        lo, hi = self.input_range_ if adv.clip_values == "auto" else adv.clip_values
-        width = float(hi) - float(lo)
-        step = adv.step_size if adv.step_size is not None else None
-        step = default_step(adv.eps, adv.n_iter) if step is None else step
         x_adv = attack_tensor(
             self.infer,  # the network as it trains (train mode, as Wong et al.)
             Xi[:k],
             yi[:k],
-            eps=adv.eps * width,
-            step=step * width,
-            n_iter=adv.n_iter,
-            random_start=adv.random_start,
-            clip=(float(lo), float(hi)),
+            **self.adversarial.attack_params(self.input_range_),
         )
         return torch.cat([x_adv, Xi[k:]])
 
