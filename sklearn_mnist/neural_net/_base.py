@@ -302,7 +302,9 @@ class BaseImageClassifier(NeuralNetClassifier):
             X = X.astype(np.float32)
         if reset:
             self.image_shape_ = sample_shape(X, self.image_shape)
-        return np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
+        X = np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
+        # torch cannot wrap read-only memory (memmaps); copy those.
+        return X if X.flags.writeable else X.copy()
 
     def _validate_y(self, X, y):
         if y is None:

@@ -263,9 +263,10 @@ class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
-        src = torch.from_numpy(np.ascontiguousarray(X)).reshape(
-            len(X), *self.image_shape_
-        )
+        X = np.ascontiguousarray(X)
+        if not X.flags.writeable:  # torch cannot wrap read-only memory (memmaps)
+            X = X.copy()
+        src = torch.from_numpy(X).reshape(len(X), *self.image_shape_)
         work = torch.float64 if src.dtype == torch.float64 else torch.float32
         theta = self._draw_theta(src.shape, rng)
         out = torch.empty_like(src)
