@@ -202,3 +202,49 @@ def test_fast_grid_equals_torch_affine_grid():
     for h, w in [(28, 28), (5, 9)]:
         expected = F.affine_grid(theta, [7, 1, h, w], align_corners=False)
         torch.testing.assert_close(_affine_grid(theta, h, w), expected)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    alpha=st.floats(0, 40), sigma=st.floats(1, 6), fill=st.floats(0, 1),
+    seed=st.integers(0, 2**31 - 1),
+)  # fmt: skip
+def test_elastic_matches_scipy_reference(alpha, sigma, fill, seed):
+    """Simard's recipe done with scipy.ndimage on the same noise."""
+    from scipy.ndimage import gaussian_filter, map_coordinates
+
+    from sklearn_mnist.preprocessing import ElasticDistortion
+
+    X = DIGITS[:4].astype(np.float64) / 255
+    ours = ElasticDistortion(alpha=alpha, sigma=sigma, fill=fill, random_state=seed)
+    out = ours.fit(X).augment(X)
+    noise = np.random.RandomState(seed).uniform(-1, 1, size=(8, 1, 28, 28))
+    rows, cols = np.mgrid[0:28, 0:28]
+    for i, image in enumerate(X):
+        radius = int(np.ceil(3 * sigma))
+        dx, dy = (
+            alpha
+            * gaussian_filter(
+                noise[2 * i + k, 0], sigma, mode="constant", truncate=radius / sigma
+            )  # fmt: skip
+            for k in (0, 1)
+        )
+        expected = map_coordinates(image, [rows + dy, cols + dx], order=1,
+                                   mode="grid-constant", cval=fill)  # fmt: skip
+        np.testing.assert_allclose(out[i], expected, atol=1e-6)
+
+
+def test_elastic_semantics():
+    from sklearn_mnist.preprocessing import ElasticDistortion
+
+    X = DIGITS
+    el = ElasticDistortion(random_state=0)
+    out = el.fit_transform(X)
+    assert out.shape == X.shape and out.dtype == X.dtype and not np.array_equal(out, X)
+    np.testing.assert_array_equal(el.transform(X), X)
+    np.testing.assert_array_equal(ElasticDistortion(alpha=0).fit_transform(X), X)
+    clf = CNNClassifier(augment=ElasticDistortion(), max_epochs=1, random_state=0)
+    Xs, ys = load_mnist_sample(return_X_y=True)
+    assert clf.fit(Xs[::10], ys[::10]).predict(Xs[:5]).shape == (5,)
+    with pytest.raises(ValueError):
+        ElasticDistortion(sigma=0).fit(X)

@@ -3,7 +3,12 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mnist.neural_net import CNNClassifier, MLPNetClassifier
-from sklearn_mnist.preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
+from sklearn_mnist.preprocessing import (
+    ElasticDistortion,
+    Flatten,
+    Normalizer255,
+    RandomAffineAugmenter,
+)
 
 # Small settings so the checks run in seconds; lr raised to learn in few epochs.
 _NET = dict(max_epochs=20, lr=1e-2, batch_size=32, random_state=0, device="cpu")
@@ -13,6 +18,7 @@ ESTIMATORS = [
     Normalizer255(dtype="float64"),
     Flatten(),
     RandomAffineAugmenter(random_state=0),
+    ElasticDistortion(random_state=0),
     MLPNetClassifier(module__hidden_units=(16,), **_NET),
     CNNClassifier(module__channels=(4,), module__hidden_units=8, **_NET),
 ]
@@ -32,9 +38,12 @@ EXPECTED_FAILED = {
         name: {"check_no_attributes_set_in_init": _SKORCH_INIT}
         for name in ("MLPNetClassifier", "CNNClassifier")
     },
-    "RandomAffineAugmenter": {
-        "check_transformer_general": _TRAINING_ONLY,
-        "check_transformer_data_not_an_array": _TRAINING_ONLY,
+    **{
+        name: {
+            "check_transformer_general": _TRAINING_ONLY,
+            "check_transformer_data_not_an_array": _TRAINING_ONLY,
+        }
+        for name in ("RandomAffineAugmenter", "ElasticDistortion")
     },
 }
 

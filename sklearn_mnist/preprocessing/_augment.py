@@ -12,7 +12,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import sample_shape, validate_images
 
-__all__ = ["RandomAffineAugmenter", "random_affine_matrices", "warp_affine"]
+__all__ = [
+    "BaseAugmenter",
+    "RandomAffineAugmenter",
+    "random_affine_matrices",
+    "warp_affine",
+]
 
 _CHUNK = 512  # images per warp call in augment(): the working set stays in cache
 
@@ -124,7 +129,119 @@ def _affine_grid(theta, h, w):
     return grid
 
 
-class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
+class BaseAugmenter(TransformerMixin, BaseEstimator):
+    """Training-time image augmentation: the template every augmenter shares.
+
+    ``fit`` records the image shape; ``transform`` returns its input unchanged;
+    ``fit_transform`` and :meth:`augment` distort; :meth:`fit_resample` adds
+    copies; :meth:`augment_tensor` is the hook classifiers call on every
+    training batch (``augment=``). Subclasses implement two hooks:
+    ``_draw(n, h, w, rng)`` (per-sample parameters drawn once for a whole call,
+    or None) and ``_warp(images, params, rng)`` (distort one float batch).
+    """
+
+    def fit(self, X, y=None):
+        """Check the parameters and record the image shape."""
+        self._validate_params()
+        X = validate_images(self, X, reset=True, dtype="numeric")
+        self.image_shape_ = sample_shape(X, self.image_shape)
+        return self
+
+    def transform(self, X):
+        """Return ``X`` unchanged (validated): prediction sees clean data."""
+        check_is_fitted(self)
+        return validate_images(self, X, reset=False, dtype="numeric")
+
+    def torch_transform(self, x):
+        """Prediction-time behaviour on a tensor: the identity (for attacks)."""
+        return x
+
+    def fit_transform(self, X, y=None):
+        """Fit, then return a randomly distorted copy of ``X`` (same shape/dtype)."""
+        return self.fit(X).augment(X)
+
+    def fit_resample(self, X, y):
+        """The originals followed by ``n_copies`` augmented copies, with labels."""
+        self.fit(X)
+        X = validate_images(self, X, reset=False, dtype="numeric")
+        y = np.asarray(y)
+        rng = check_random_state(self.random_state)
+        copies = [self.augment(X, random_state=rng) for _ in range(self.n_copies)]
+        return np.concatenate([X, *copies]), np.concatenate([y] * (self.n_copies + 1))
+
+    def augment(self, X, random_state=None):
+        """Distort ``X``, a fresh random draw per sample.
+
+        Parameters
+        ----------
+        X : array-like, flat or images, same layout as in ``fit``
+        random_state : int, RandomState or None, default=None
+            Overrides ``self.random_state`` for this call.
+
+        Returns
+        -------
+        X_aug : ndarray, same shape and dtype as ``X``; values stay within
+            the range of ``X`` and ``fill``.
+        """
+        check_is_fitted(self)
+        X = validate_images(self, X, reset=False, dtype="numeric")
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state
+        )
+        X = np.ascontiguousarray(X)
+        if not X.flags.writeable:  # torch cannot wrap read-only memory (memmaps)
+            X = X.copy()
+        src = torch.from_numpy(X).reshape(len(X), *self.image_shape_)
+        work = torch.float64 if src.dtype == torch.float64 else torch.float32
+        params = self._draw(len(X), *self.image_shape_[1:], rng)
+        out = torch.empty_like(src)
+        # Chunk by chunk, so the float copy, the sampling grid and the result of
+        # each chunk stay in cache; one conversion back per chunk.
+        for i in range(0, len(X), _CHUNK):
+            chunk = src[i : i + _CHUNK].to(work)
+            part = None if params is None else params[i : i + _CHUNK]
+            res = self._warp(chunk, part, rng)
+            if X.dtype.kind in "ui":
+                res.round_()
+            out[i : i + _CHUNK] = res.clamp_(*self._range(chunk))
+        return out.numpy().reshape(X.shape)
+
+    def augment_tensor(self, images, random_state=None):
+        """Distort a float tensor batch ``(n, c, h, w)`` on its own device.
+
+        The hook classifiers call on every training batch (``augment=``).
+        """
+        n, _, h, w = images.shape
+        rng = check_random_state(random_state)
+        out = self._warp(images, self._draw(n, h, w, rng), rng)
+        return out.clamp_(*self._range(images))
+
+    def _range(self, images):
+        """Bounds of bilinear output: the convex hull of the pixels and the fill.
+
+        Clamping to it removes the float rounding of the fill shift, so outputs
+        stay exactly within the input's range.
+        """
+        if not images.numel():
+            return 0.0, 0.0
+        low, high = torch.aminmax(images)
+        fill = float(self.fill)
+        return min(float(low), fill), max(float(high), fill)
+
+    def _draw(self, n, h, w, rng):
+        raise NotImplementedError
+
+    def _warp(self, images, params, rng):
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class RandomAffineAugmenter(BaseAugmenter):
     """Random rotation, shift, zoom and shear, drawn afresh for every sample.
 
     A training-time transformer: ``fit_transform`` returns distorted images,
@@ -215,81 +332,7 @@ class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
         self.n_copies = n_copies
         self.random_state = random_state
 
-    def fit(self, X, y=None):
-        """Check the parameters and record the image shape."""
-        self._validate_params()
-        X = validate_images(self, X, reset=True, dtype="numeric")
-        self.image_shape_ = sample_shape(X, self.image_shape)
-        return self
-
-    def transform(self, X):
-        """Return ``X`` unchanged (validated): prediction sees clean data."""
-        check_is_fitted(self)
-        return validate_images(self, X, reset=False, dtype="numeric")
-
-    def torch_transform(self, x):
-        """Prediction-time behaviour on a tensor: the identity (for attacks)."""
-        return x
-
-    def fit_transform(self, X, y=None):
-        """Fit, then return a randomly distorted copy of ``X`` (same shape/dtype)."""
-        return self.fit(X).augment(X)
-
-    def fit_resample(self, X, y):
-        """The originals followed by ``n_copies`` augmented copies, with labels."""
-        self.fit(X)
-        X = validate_images(self, X, reset=False, dtype="numeric")
-        y = np.asarray(y)
-        rng = check_random_state(self.random_state)
-        copies = [self.augment(X, random_state=rng) for _ in range(self.n_copies)]
-        return np.concatenate([X, *copies]), np.concatenate([y] * (self.n_copies + 1))
-
-    def augment(self, X, random_state=None):
-        """Distort ``X``, a fresh random draw per sample.
-
-        Parameters
-        ----------
-        X : array-like, flat or images, same layout as in ``fit``
-        random_state : int, RandomState or None, default=None
-            Overrides ``self.random_state`` for this call.
-
-        Returns
-        -------
-        X_aug : ndarray, same shape and dtype as ``X``; values stay within
-            the range of ``X`` and ``fill``.
-        """
-        check_is_fitted(self)
-        X = validate_images(self, X, reset=False, dtype="numeric")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state
-        )
-        X = np.ascontiguousarray(X)
-        if not X.flags.writeable:  # torch cannot wrap read-only memory (memmaps)
-            X = X.copy()
-        src = torch.from_numpy(X).reshape(len(X), *self.image_shape_)
-        work = torch.float64 if src.dtype == torch.float64 else torch.float32
-        theta = self._draw_theta(src.shape, rng)
-        out = torch.empty_like(src)
-        # Chunk by chunk, so the float copy, the sampling grid and the result of
-        # each chunk stay in cache; one conversion back per chunk.
-        for i in range(0, len(X), _CHUNK):
-            chunk = src[i : i + _CHUNK].to(work)
-            res = _warp_normalized(chunk, theta[i : i + _CHUNK], float(self.fill))
-            if X.dtype.kind in "ui":
-                res.round_()
-            out[i : i + _CHUNK] = res.clamp_(*self._range(chunk))
-        return out.numpy().reshape(X.shape)
-
-    def _range(self, images):
-        """Bounds of bilinear output: the convex hull of the pixels and the fill."""
-        if not images.numel():
-            return 0.0, 0.0
-        low, high = torch.aminmax(images)
-        fill = float(self.fill)
-        return min(float(low), fill), max(float(high), fill)
-
-    def _draw_theta(self, shape, random_state):
-        n, _, h, w = shape
+    def _draw(self, n, h, w, rng):
         M = random_affine_matrices(
             n,
             height=h,
@@ -298,24 +341,9 @@ class RandomAffineAugmenter(TransformerMixin, BaseEstimator):
             shift=self.shift,
             zoom=self.zoom,
             shear=self.shear,
-            random_state=random_state,
+            random_state=rng,
         )
         return _normalized_theta(M, h, w)
 
-    def augment_tensor(self, images, random_state=None):
-        """Distort a float tensor batch ``(n, c, h, w)`` on its own device.
-
-        The hook classifiers call on every training batch (``augment=``).
-        """
-        out = _warp_normalized(
-            images, self._draw_theta(images.shape, random_state), float(self.fill)
-        )
-        # Bilinear output is a convex combination of pixels and the fill; clamp
-        # away the float rounding of the fill shift so the range is exact.
-        return out.clamp_(*self._range(images))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.non_deterministic = self.random_state is None
-        return tags
+    def _warp(self, images, theta, rng):
+        return _warp_normalized(images, theta, float(self.fill))
