@@ -376,7 +376,6 @@ class BaseImageClassifier(NeuralNetClassifier):
         -------
         self
         """
-        self._validate_params() if hasattr(self, "_parameter_constraints") else None
         if self.adversarial is not None and not hasattr(self.adversarial, "eps"):
             raise ValueError(
                 "adversarial must be None or an FGSMPerturber, got "
