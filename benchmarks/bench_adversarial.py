@@ -9,6 +9,8 @@
    and the robustness curves of both models (benchmarks/robustness_curve.png).
 
     python benchmarks/bench_adversarial.py [--train] [--epochs 20]
+    # PGD training (Madry et al.) with 5 steps on a lighter network:
+    python benchmarks/bench_adversarial.py --train --train-iter 5 --depth 1 --epochs 20
 """
 
 import argparse
@@ -57,6 +59,10 @@ def main():
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--pgd-samples", type=int, default=10000)
+    parser.add_argument(
+        "--train-iter", type=int, default=1, help="training attack steps; 1 = fast FGSM"
+    )
+    parser.add_argument("--depth", type=int, default=2)
     args = parser.parse_args()
     X_train, y_train, X_test, y_test = load_full_mnist()
     Xtr = (X_train[:, None] / np.float32(255)).astype(np.float32)
@@ -92,10 +98,14 @@ def main():
 
     if not args.train:
         return
+    # Fast FGSM training uses Wong et al.'s step 0.375; PGD uses 2.5 * eps / steps.
+    step = 0.375 if args.train_iter == 1 else None
     robust = CNNClassifier(
-        **ROBUST,
+        **{**ROBUST, "module__depth": args.depth},
         max_epochs=args.epochs,
-        adversarial=FGSMPerturber(eps=0.3, random_start=True, step_size=0.375),
+        adversarial=FGSMPerturber(
+            eps=0.3, n_iter=args.train_iter, step_size=step, random_start=True
+        ),  # fmt: skip
         adversarial_ratio=1.0,
         random_state=0,
     )
@@ -104,7 +114,8 @@ def main():
     pgd = FGSMPerturber(robust, eps=0.3, n_iter=40, step_size=0.01, random_start=True,
                         random_state=0)  # fmt: skip
     X_pgd, pgd_s = time_it(lambda: pgd.perturb(Xte[:n], y_test[:n]))
-    print(f"adversarially trained CNN ({args.epochs} epochs, {fit_s / 60:.1f} min): "
+    print(f"adversarially trained CNN (depth {args.depth}, {args.train_iter}-step "
+          f"attack, {args.epochs} epochs, {fit_s / 60:.1f} min): "
           f"clean {robust.score(Xte, y_test) * 100:.2f}%, "
           f"FGSM eps=0.3 {robust.score(FGSMPerturber(robust, eps=0.3).perturb(Xte, y_test), y_test) * 100:.2f}%, "  # noqa: E501
           f"PGD-40 eps=0.3 {robust.score(X_pgd, y_test[:n]) * 100:.2f}% "
