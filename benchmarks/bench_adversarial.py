@@ -63,6 +63,8 @@ def main():
         "--train-iter", type=int, default=1, help="training attack steps; 1 = fast FGSM"
     )
     parser.add_argument("--depth", type=int, default=2)
+    parser.add_argument("--ratio", type=float, default=1.0,
+                        help="fraction of each batch made adversarial")  # fmt: skip
     args = parser.parse_args()
     X_train, y_train, X_test, y_test = load_full_mnist()
     Xtr = (X_train[:, None] / np.float32(255)).astype(np.float32)
@@ -106,7 +108,7 @@ def main():
         adversarial=FGSMPerturber(
             eps=0.3, n_iter=args.train_iter, step_size=step, random_start=True
         ),  # fmt: skip
-        adversarial_ratio=1.0,
+        adversarial_ratio=args.ratio,
         random_state=0,
     )
     _, fit_s = time_it(lambda: robust.fit(Xtr, y_train))
@@ -115,6 +117,7 @@ def main():
                         random_state=0)  # fmt: skip
     X_pgd, pgd_s = time_it(lambda: pgd.perturb(Xte[:n], y_test[:n]))
     print(f"adversarially trained CNN (depth {args.depth}, {args.train_iter}-step "
+          f"attack on {args.ratio:.0%} of each batch, "
           f"attack, {args.epochs} epochs, {fit_s / 60:.1f} min): "
           f"clean {robust.score(Xte, y_test) * 100:.2f}%, "
           f"FGSM eps=0.3 {robust.score(FGSMPerturber(robust, eps=0.3).perturb(Xte, y_test), y_test) * 100:.2f}%, "  # noqa: E501
