@@ -118,7 +118,7 @@ def main():
     X_pgd, pgd_s = time_it(lambda: pgd.perturb(Xte[:n], y_test[:n]))
     print(f"adversarially trained CNN (depth {args.depth}, {args.train_iter}-step "
           f"attack on {args.ratio:.0%} of each batch, "
-          f"attack, {args.epochs} epochs, {fit_s / 60:.1f} min): "
+          f"{args.epochs} epochs, {fit_s / 60:.1f} min): "
           f"clean {robust.score(Xte, y_test) * 100:.2f}%, "
           f"FGSM eps=0.3 {robust.score(FGSMPerturber(robust, eps=0.3).perturb(Xte, y_test), y_test) * 100:.2f}%, "  # noqa: E501
           f"PGD-40 eps=0.3 {robust.score(X_pgd, y_test[:n]) * 100:.2f}% "
