@@ -84,7 +84,12 @@ def _write_report(model, X, y, names, out, *, eps, stage=print):
     import matplotlib
 
     matplotlib.use("Agg")
-    from .adversarial import FGSMPerturber, plot_robustness_curve, robustness_curve
+    from .adversarial import (
+        FGSMPerturber,
+        differentiable_model,
+        plot_robustness_curve,
+        robustness_curve,
+    )
     from .metrics import (
         evaluate,
         plot_adversarial_examples,
@@ -101,7 +106,7 @@ def _write_report(model, X, y, names, out, *, eps, stage=print):
     plot_confusion_matrix(result).savefig(out / "confusion_matrix.png", dpi=90)
     plot_misclassified(X, y, result.y_pred).savefig(out / "misclassified.png", dpi=90)
     try:
-        FGSMPerturber(model, eps=eps)._model()
+        differentiable_model(model)  # the perturber's own support check
     except ValueError:
         return result  # not one of ours: no attack
     stage(f"attacking with FGSM (eps={eps})")

@@ -54,3 +54,20 @@ def test_clear_errors_and_exit_codes(tmp_path, capsys):
         main(["nonsense"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_evaluate_a_model_that_cannot_be_attacked(tmp_path, capsys):
+    """A saved scikit-learn model still gets its report, just without the attack."""
+    import joblib
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_mnist import Flatten, load_mnist_sample
+
+    X, y = load_mnist_sample(return_X_y=True)
+    model = make_pipeline(Flatten(), KNeighborsClassifier()).fit(X[::5], y[::5])
+    joblib.dump(model, tmp_path / "knn.joblib")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "knn.joblib"), "--output", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "report.json" in names and "adversarial.png" not in names
