@@ -221,7 +221,6 @@ def test_partial_fit_continues_and_callbacks_are_tunable(data):
     clf = small(MLPNetClassifier, max_epochs=1).fit(X_tr, y_tr)
     clf.partial_fit(X_tr, y_tr)
     assert len(clf.history) == 2
-    lrs = []
     const = small(MLPNetClassifier, max_epochs=1, callbacks__lr_schedule=None)
     const.fit(X_tr, y_tr)
     lrs = {group["lr"] for group in const.optimizer_.param_groups}
