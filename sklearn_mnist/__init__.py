@@ -3,7 +3,7 @@
 from .adversarial import FGSMPerturber
 from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
 from .metrics import evaluate
-from .neural_net import CNNClassifier, MLPNetClassifier
+from .neural_net import CNNClassifier, MLPNetClassifier, TransferClassifier
 from .preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
 
 __version__ = "0.1.0.dev0"
@@ -15,6 +15,7 @@ __all__ = [
     "Flatten",
     "Normalizer255",
     "RandomAffineAugmenter",
+    "TransferClassifier",
     "__version__",
     "evaluate",
     "fetch_mnist",

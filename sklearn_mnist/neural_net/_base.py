@@ -169,11 +169,15 @@ class BaseImageClassifier(NeuralNetClassifier):
         with self._resolved_device():
             return super()._initialize_criterion(reason=reason)
 
+    def _module_defaults(self):
+        """Arguments a module class gets unless ``module__*`` sets them."""
+        return {"in_shape": self.image_shape_, "n_classes": len(self.classes_)}
+
     def initialize_module(self):
         kwargs = self.get_params_for("module")
         if isinstance(self.module, type):
-            kwargs.setdefault("in_shape", self.image_shape_)
-            kwargs.setdefault("n_classes", len(self.classes_))
+            for key, value in self._module_defaults().items():
+                kwargs.setdefault(key, value)
         self.module_ = self.initialized_instance(self.module, kwargs)
         if self.channels_last:
             self.module_ = self.module_.to(memory_format=torch.channels_last)
@@ -182,8 +186,12 @@ class BaseImageClassifier(NeuralNetClassifier):
     def infer(self, x, **fit_params):
         with self._resolved_device():
             if isinstance(x, torch.Tensor) and x.is_floating_point():
-                x = (x - self.input_mean_) * (1.0 / self.input_std_)
+                x = self._standardize(x)
             return super().infer(x, **fit_params)
+
+    def _standardize(self, x):
+        """Map raw pixels to what the module takes (the hook subclasses change)."""
+        return (x - self.input_mean_) * (1.0 / self.input_std_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         with self._resolved_device():
