@@ -16,6 +16,7 @@ Sources of the weights, all read with ``torch.load(..., weights_only=True)``:
 - a path: a state dict for the named architecture.
 """
 
+import copy
 import os
 from dataclasses import dataclass, field
 
@@ -193,6 +194,7 @@ def _torchvision(name, weights):
 
 
 def _user_module(module, weights):
+    module = copy.deepcopy(module)  # fitting never changes the user's object
     if weights is None:
         for m in module.modules():
             if hasattr(m, "reset_parameters"):

@@ -269,6 +269,14 @@ class TransferClassifier(BaseImageClassifier):
         self.input_size = input_size
         self.grey = grey
 
+    def __setattr__(self, name, value):
+        if name == "backbone":
+            # A module given as backbone is a parameter (deep-copied at build),
+            # not a torch component for skorch to register and move.
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
+
     def _module_defaults(self):
         defaults = super()._module_defaults()
         if self.module is TransferModule or (
