@@ -2,7 +2,11 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_mnist.neural_net import CNNClassifier, MLPNetClassifier
+from sklearn_mnist.neural_net import (
+    CNNClassifier,
+    MLPNetClassifier,
+    TransferClassifier,
+)
 from sklearn_mnist.preprocessing import (
     ElasticDistortion,
     Flatten,
@@ -21,6 +25,9 @@ ESTIMATORS = [
     ElasticDistortion(random_state=0),
     MLPNetClassifier(module__hidden_units=(16,), **_NET),
     CNNClassifier(module__channels=(4,), module__hidden_units=8, **_NET),
+    # A frozen pretrained backbone on 16x16 resized input: features computed
+    # once per fit, so the checks' many fits stay fast.
+    TransferClassifier(freeze="backbone", input_size=16, **{**_NET, "lr": 3e-2}),
 ]
 
 # check name -> reason, per estimator class. Keep this short and honest.
@@ -36,7 +43,7 @@ _TRAINING_ONLY = (
 EXPECTED_FAILED = {
     **{
         name: {"check_no_attributes_set_in_init": _SKORCH_INIT}
-        for name in ("MLPNetClassifier", "CNNClassifier")
+        for name in ("MLPNetClassifier", "CNNClassifier", "TransferClassifier")
     },
     **{
         name: {

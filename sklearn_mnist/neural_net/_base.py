@@ -19,6 +19,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
 from ..utils import infer_clip_range, sample_shape, validate_images
+from ..utils._parallel import thread_budget
 from ._callbacks import OneCycle
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
@@ -86,6 +87,11 @@ class BaseImageClassifier(NeuralNetClassifier):
         networks with batch norm (the CNN): batches mixing clean and adversarial
         digits skew its running statistics (measured in benchmarks/RESULTS.md:
         75.84% clean accuracy with 0.8).
+    mixed_precision : {None, "bfloat16", "float16"}, default=None
+        Run the network under ``torch.autocast`` with this dtype (for CUDA
+        GPUs with tensor cores; CPUs support it too but rarely gain).
+        ``"float16"`` adds a gradient scaler against underflow. Weights stay
+        float32 and predicted probabilities are float32.
     verbose : int, default=0
         skorch's epoch table when 1.
     **kwargs
@@ -111,6 +117,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         augment=None,
         adversarial=None,
         adversarial_ratio=1.0,
+        mixed_precision=None,
         verbose=0,
         **kwargs,
     ):
@@ -133,6 +140,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         self.augment = augment
         self.adversarial = adversarial
         self.adversarial_ratio = adversarial_ratio
+        self.mixed_precision = mixed_precision
 
     # ------------------------------------------------------------------ skorch
     @property
@@ -184,10 +192,17 @@ class BaseImageClassifier(NeuralNetClassifier):
         return self
 
     def infer(self, x, **fit_params):
-        with self._resolved_device():
+        with self._resolved_device(), self._autocast():
             if isinstance(x, torch.Tensor) and x.is_floating_point():
                 x = self._standardize(x)
-            return super().infer(x, **fit_params)
+            out = super().infer(x, **fit_params)
+        return out if self.mixed_precision is None else out.float()
+
+    def _autocast(self):
+        if self.mixed_precision is None:
+            return contextlib.nullcontext()
+        device_type = torch.device(self.device_).type
+        return torch.autocast(device_type, dtype=getattr(torch, self.mixed_precision))
 
     def _standardize(self, x):
         """Map raw pixels to what the module takes (the hook subclasses change)."""
@@ -203,7 +218,24 @@ class BaseImageClassifier(NeuralNetClassifier):
             Xi = self.augment.augment_tensor(Xi, self.__dict__.get("_augment_rng"))
         if self.adversarial is not None:
             Xi = self._adversarial_batch(Xi, yi)
-        return super().train_step_single((Xi, yi), **fit_params)
+        scaler = self.__dict__.get("_grad_scaler")
+        if scaler is None:
+            return super().train_step_single((Xi, yi), **fit_params)
+        # skorch's step with the loss scaled (float16 mixed precision).
+        self._set_training(True)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizer(self, step_fn):
+        scaler = self.__dict__.get("_grad_scaler")
+        if scaler is None or step_fn is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
 
     def _adversarial_batch(self, Xi, yi):
         # Imported here: sklearn_mnist.adversarial builds on this module.
@@ -348,6 +380,23 @@ class BaseImageClassifier(NeuralNetClassifier):
         return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
 
     @contextlib.contextmanager
+    def _fitting(self):
+        """Seeds, thread budget and gradient scaler for one fit."""
+        if self.mixed_precision not in (None, "bfloat16", "float16"):
+            raise ValueError(
+                "mixed_precision must be None, 'bfloat16' or 'float16', got "
+                f"{self.mixed_precision!r}"
+            )
+        with thread_budget(), self._seeded():
+            if self.mixed_precision == "float16":
+                device_type = torch.device(resolve_device(self.device)).type
+                self.__dict__["_grad_scaler"] = torch.amp.GradScaler(device_type)
+            try:
+                yield
+            finally:
+                self.__dict__.pop("_grad_scaler", None)
+
+    @contextlib.contextmanager
     def _seeded(self):
         if self.random_state is None:
             self.__dict__["_augment_rng"] = np.random.RandomState()
@@ -401,7 +450,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         y = self._validate_y(X, y)
         self.input_mean_, self.input_std_ = self._pixel_stats(X)
         self.input_range_ = infer_clip_range(X)
-        with self._seeded():
+        with self._fitting():
             super().fit(X, y, **fit_params)
         return self
 
@@ -419,7 +468,7 @@ class BaseImageClassifier(NeuralNetClassifier):
             return self.fit(X, y, **fit_params)
         X = self._validate_X(X, reset=False)
         y = self.label_encoder_.transform(column_or_1d(y)).astype(np.int64)
-        with self._seeded():
+        with self._fitting():
             super().partial_fit(X, y, **fit_params)
         return self
 
@@ -431,7 +480,9 @@ class BaseImageClassifier(NeuralNetClassifier):
         proba : ndarray of shape (n_samples, n_classes), float32
         """
         check_is_fitted(self)
-        return super().predict_proba(self._validate_X(X, reset=False))
+        X = self._validate_X(X, reset=False)
+        with thread_budget():
+            return super().predict_proba(X)
 
     def predict(self, X):
         """Predicted labels, from ``classes_``."""
@@ -446,9 +497,10 @@ class BaseImageClassifier(NeuralNetClassifier):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        logits = np.concatenate(
-            [out.float().numpy() for out in self.forward_iter(X, training=False)]
-        )
+        with thread_budget():
+            logits = np.concatenate(
+                [out.float().numpy() for out in self.forward_iter(X, training=False)]
+            )
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def torch_logits(self, x):

@@ -1,4 +1,7 @@
-"""Device resolution: ``device="auto"`` picks cuda, then mps, then cpu."""
+"""Device resolution: ``device="auto"`` picks cuda, then mps, then cpu.
+
+On a host with several GPUs, each Dask worker gets its own (``cuda:<rank>``).
+"""
 
 import torch
 
@@ -16,7 +19,10 @@ def resolve_device(device):
     """
     if device is None or device == "auto":
         if torch.cuda.is_available():
-            return "cuda"
+            # Several GPUs and Dask workers: one GPU per worker, in turn.
+            from ..utils._parallel import round_robin_device
+
+            return round_robin_device() or "cuda"
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
             return "mps"
