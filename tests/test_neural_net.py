@@ -282,3 +282,39 @@ def test_voting_classifier_mixes_mlp_and_cnn_pipelines(voting, data):
     assert (vote.predict(X_te) == NAMES[y_te]).mean() > 0.8
     if voting == "soft":
         assert vote.predict_proba(X_te).shape == (len(X_te), 10)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_mixed_precision_trains_and_predicts_float32(dtype, data, monkeypatch):
+    X_tr, X_te, y_tr, y_te = data
+    scaled = []
+    if dtype == "float16":
+        original = torch.amp.GradScaler.scale
+
+        def spy(self, outputs):
+            scaled.append(True)
+            return original(self, outputs)
+
+        monkeypatch.setattr(torch.amp.GradScaler, "scale", spy)
+    clf = small(CNNClassifier, mixed_precision=dtype).fit(X_tr, y_tr)
+    proba = clf.predict_proba(X_te)
+    assert proba.dtype == np.float32
+    assert (clf.predict(X_te) == y_te).mean() > 0.8
+    assert all(p.dtype == torch.float32 for p in clf.module_.parameters())
+    assert bool(scaled) == (dtype == "float16")  # float16 scales the loss
+
+
+def test_mixed_precision_rejects_other_values(data):
+    X_tr, _, y_tr, _ = data
+    with pytest.raises(ValueError, match="mixed_precision must be None"):
+        small(CNNClassifier, mixed_precision="int8").fit(X_tr[:50], y_tr[:50])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_mixed_precision_on_cuda(data):  # pragma: no cover - GPU machines
+    X_tr, X_te, y_tr, y_te = data
+    for dtype in ("bfloat16", "float16"):
+        clf = small(CNNClassifier, device="auto", mixed_precision=dtype)
+        clf.fit(X_tr, y_tr)
+        assert clf.device_.startswith("cuda")
+        assert (clf.predict(X_te) == y_te).mean() > 0.8
