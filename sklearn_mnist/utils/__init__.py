@@ -1,5 +1,6 @@
 """Helpers shared across sklearn_mnist."""
 
+from ._parallel import fit_threads, round_robin_device, thread_budget
 from ._validation import (
     infer_clip_range,
     infer_image_shape,
@@ -8,8 +9,11 @@ from ._validation import (
 )
 
 __all__ = [
+    "fit_threads",
     "infer_clip_range",
     "infer_image_shape",
+    "round_robin_device",
     "sample_shape",
+    "thread_budget",
     "validate_images",
 ]

@@ -14,7 +14,7 @@ import os
 
 import torch
 
-__all__ = ["dask_worker_slot", "fit_threads", "thread_budget", "round_robin_device"]
+__all__ = ["dask_worker_slot", "fit_threads", "round_robin_device", "thread_budget"]
 
 
 def _cpu_count():

@@ -1,0 +1,150 @@
+"""Parallel grid searches on this machine's 2 cores, side by side in one run.
+
+1. GridSearchCV(n_jobs=2) vs n_jobs=1 on the same grids (joblib's loky
+   workers, each fit with its share of the cores), and n_jobs=2 with every fit
+   allowed all cores (``inner_max_num_threads=2``: the oversubscription the
+   thread budget avoids).
+2. The same search on a Dask LocalCluster (2 worker processes x 1 thread,
+   127.0.0.1) with the data scattered once, on all 60,000 training images:
+   time, results equal to the local run, peak memory per worker, and the
+   same search with one worker killed in the middle.
+
+    python benchmarks/bench_parallel.py [--n-train 6000] [--skip-dask]
+"""
+
+import argparse
+import logging
+import os
+import resource
+import threading
+import time
+
+import joblib
+import numpy as np
+from _common import load_full_mnist
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_mnist import CNNClassifier
+
+GRIDS = {  # name -> (param grid, cv): 2, 3, 4 and 6 fits
+    "1 candidate x cv2": ({"lr": [8e-3]}, 2),
+    "1 candidate x cv3": ({"lr": [8e-3]}, 3),
+    "2 candidates x cv2": ({"lr": [4e-3, 8e-3]}, 2),
+    "3 candidates x cv2": ({"module__hidden_units": [64, 128, 256]}, 2),
+}
+
+
+def search(grid, cv, n_jobs):
+    return GridSearchCV(
+        CNNClassifier(max_epochs=2, random_state=0), grid, cv=cv, n_jobs=n_jobs
+    )
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def local_grids(X, y):
+    print("| grid | fits | n_jobs=1 | n_jobs=2 | speed-up | n_jobs=2, all cores "
+          "per fit | speed-up |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, (grid, cv) in GRIDS.items():
+        t1, s1 = timed(lambda: search(grid, cv, 1).fit(X, y))  # noqa: B023
+        t2, s2 = timed(lambda: search(grid, cv, 2).fit(X, y))  # noqa: B023
+        with joblib.parallel_config(inner_max_num_threads=os.cpu_count()):
+            t3, _ = timed(lambda: search(grid, cv, 2).fit(X, y))  # noqa: B023
+        n_fits = len(s1.cv_results_["params"]) * cv
+        same = np.allclose(
+            s1.cv_results_["mean_test_score"], s2.cv_results_["mean_test_score"]
+        )
+        print(
+            f"| {name} | {n_fits} (+refit) | {t1:.1f} s | {t2:.1f} s | "
+            f"{t1 / t2:.2f}x | {t3:.1f} s | {t1 / t3:.2f}x |"
+            + ("" if same else " (scores differ in the last digits)"),
+            flush=True,
+        )
+
+
+def _peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dask_search(X, y):
+    from distributed import Client, LocalCluster
+
+    grid, cv = {"lr": [4e-3, 8e-3]}, 2
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None, silence_logs=logging.ERROR,
+    )  # fmt: skip
+    client = Client(cluster)
+    client.run(lambda: __import__("torch").get_num_threads())  # workers warm
+    print(f"\nDask LocalCluster, 2 workers x 1 thread, {len(X)} training images, "
+          f"{X.nbytes / 1e6:.0f} MB; grid {grid}, cv={cv}")  # fmt: skip
+    t_local, local = timed(lambda: search(grid, cv, 1).fit(X, y))
+    print(f"local n_jobs=1: {t_local:.1f} s; peak RSS of this process "
+          f"{_peak_rss_mb():.0f} MB")  # fmt: skip
+    with joblib.parallel_backend("dask", scatter=[X, y]):
+        t_dask, remote = timed(lambda: search(grid, cv, -1).fit(X, y))
+    diff = np.abs(
+        local.cv_results_["mean_test_score"] - remote.cv_results_["mean_test_score"]
+    ).max()
+    peaks = client.run(_peak_rss_mb)
+    print(
+        f"Dask (data scattered once): {t_dask:.1f} s, {t_local / t_dask:.2f}x vs "
+        f"local; largest score difference to local {diff:.5f}; peak RSS per worker "
+        + ", ".join(f"{v:.0f} MB" for v in peaks.values()),
+        flush=True,
+    )
+
+    # Kill one worker in the middle; Dask reschedules its task.
+    pids = client.run(os.getpid)
+    result = {}
+
+    def run():
+        with joblib.parallel_backend("dask", scatter=[X, y]):
+            result["t"], result["s"] = timed(lambda: search(grid, cv, -1).fit(X, y))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    victim = None
+    while victim is None:
+        busy = [w for w, tasks in client.processing().items() if tasks]
+        victim = busy[0] if busy else None
+        time.sleep(0.05)
+    time.sleep(2.0)  # well into a fit
+    os.kill(pids[victim], 9)
+    killed_at = time.perf_counter()
+    thread.join()
+    diff_killed = np.abs(
+        remote.cv_results_["mean_test_score"]
+        - result["s"].cv_results_["mean_test_score"]
+    ).max()
+    print(
+        f"Dask with worker {victim} killed (SIGKILL) 2 s into a fit: search "
+        f"finished in {result['t']:.1f} s ({result['t'] - t_dask:+.1f} s vs "
+        f"undisturbed), {time.perf_counter() - killed_at:.1f} s after the kill; "
+        f"largest score difference to the undisturbed Dask run {diff_killed:.5f}",
+        flush=True,
+    )
+    client.close()
+    cluster.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-train", type=int, default=6000)
+    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--skip-local", action="store_true")
+    args = parser.parse_args()
+    X, y, _, _ = load_full_mnist()
+    if not args.skip_local:
+        local_grids(X[: args.n_train], y[: args.n_train])
+    if not args.skip_dask:
+        dask_search(X, y)
+
+
+if __name__ == "__main__":
+    main()
