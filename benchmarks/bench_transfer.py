@@ -11,8 +11,8 @@ Full data (``--full``): one TransferClassifier fit on all 60,000 training
 images, its fit time and test accuracy.
 
     python benchmarks/bench_transfer.py --low-label [--seeds 3]
-    python benchmarks/bench_transfer.py --full [--freeze 14 --input-size 32
-        --epochs 4 --lr 2e-3]
+    python benchmarks/bench_transfer.py --full [--freeze none --input-size 32
+        --epochs 4 --lr 2e-3]   (the defaults: TransferClassifier())
 """
 
 import argparse
@@ -121,7 +121,7 @@ def main():
     parser.add_argument("--low-label", action="store_true")
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--freeze", default="14")
+    parser.add_argument("--freeze", default="none")
     parser.add_argument("--input-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=2e-3)

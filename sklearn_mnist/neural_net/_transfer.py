@@ -256,7 +256,7 @@ class TransferClassifier(BaseImageClassifier):
         input_size=32,
         grey="sum",
         lr=2e-3,
-        max_epochs=5,
+        max_epochs=4,
         batch_size=128,
         **kwargs,
     ):
