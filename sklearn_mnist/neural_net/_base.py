@@ -366,6 +366,11 @@ class BaseImageClassifier(NeuralNetClassifier):
             )
         return self.label_encoder_.transform(y).astype(np.int64)
 
+    def _fit_input_stats(self, X):
+        """Set what ``_standardize`` and the attacks need from the training X."""
+        self.input_mean_, self.input_std_ = self._pixel_stats(X)
+        self.input_range_ = infer_clip_range(X)
+
     @staticmethod
     def _pixel_stats(X):
         if X.dtype == np.uint8:
@@ -448,8 +453,7 @@ class BaseImageClassifier(NeuralNetClassifier):
             )
         X = self._validate_X(X, reset=True)
         y = self._validate_y(X, y)
-        self.input_mean_, self.input_std_ = self._pixel_stats(X)
-        self.input_range_ = infer_clip_range(X)
+        self._fit_input_stats(X)
         with self._fitting():
             super().fit(X, y, **fit_params)
         return self

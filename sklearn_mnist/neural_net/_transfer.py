@@ -230,6 +230,9 @@ class TransferClassifier(BaseImageClassifier):
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     image_shape_ : tuple of int
+    pixel_range_ : (float, float)
+        Input values mapped to 0..1 before the backbone's normalisation:
+        ``(0, 255)`` or ``(0, 1)`` for pixels, the training min-max otherwise.
     module_ : TransferModule
     history_ : skorch History
 
@@ -291,9 +294,20 @@ class TransferClassifier(BaseImageClassifier):
             )
         return defaults
 
-    def _standardize(self, x):
-        # The backbone normalises 0..1 pixels itself.
+    def _fit_input_stats(self, X):
+        super()._fit_input_stats(X)
+        # The backbone normalises 0..1 pixels itself: map the pixel range
+        # (0..255 or 0..1) there; data outside it (not pixels) by its min-max.
         low, high = self.input_range_
+        x_min, x_max = (float(X.min()), float(X.max())) if X.size else (low, high)
+        if x_min < low or x_max > high:
+            low, high = x_min, x_max if x_max > x_min else x_min + 1.0
+        self.pixel_range_ = (low, high)
+
+    def _standardize(self, x):
+        if getattr(self.module_, "use_cached_features", False):
+            return x  # features of already standardised images
+        low, high = self.pixel_range_
         return (x - low) * (1.0 / (high - low))
 
     def get_all_learnable_params(self):
@@ -309,12 +323,6 @@ class TransferClassifier(BaseImageClassifier):
             and self.augment is None
             and self.adversarial is None
         )
-
-    def infer(self, x, **fit_params):
-        if getattr(self.module_, "use_cached_features", False):
-            with self._resolved_device():
-                return super(BaseImageClassifier, self).infer(x, **fit_params)
-        return super().infer(x, **fit_params)
 
     def _extract_features(self, X):
         """The frozen part's output for every image, computed once, on the CPU."""
