@@ -27,7 +27,7 @@ ESTIMATORS = [
     CNNClassifier(module__channels=(4,), module__hidden_units=8, **_NET),
     # A frozen pretrained backbone on 16x16 resized input: features computed
     # once per fit, so the checks' many fits stay fast.
-    TransferClassifier(freeze="backbone", input_size=16, **{**_NET, "lr": 3e-2}),
+    TransferClassifier(freeze=2, input_size=16, **{**_NET, "lr": 1e-2}),
 ]
 
 # check name -> reason, per estimator class. Keep this short and honest.
