@@ -9,7 +9,9 @@
    time, results equal to the local run, peak memory per worker, and the
    same search with one worker killed in the middle.
 
-    python benchmarks/bench_parallel.py [--n-train 6000] [--skip-dask]
+    python benchmarks/bench_parallel.py [--n-train 20000] [--skip-dask]
+
+Searches use refit=False so that the times are the parallel part alone.
 """
 
 import argparse
@@ -34,10 +36,25 @@ GRIDS = {  # name -> (param grid, cv): 2, 3, 4 and 6 fits
 }
 
 
-def search(grid, cv, n_jobs):
+def search(grid, cv, n_jobs, refit=True):
     return GridSearchCV(
-        CNNClassifier(max_epochs=2, random_state=0), grid, cv=cv, n_jobs=n_jobs
+        CNNClassifier(max_epochs=2, random_state=0),
+        grid,
+        cv=cv,
+        n_jobs=n_jobs,
+        refit=refit,
     )
+
+
+def _warm():
+    import torch
+
+    return torch.get_num_threads()
+
+
+def warm_workers(n_jobs=2):
+    """Start the loky workers and import torch there before timing."""
+    return joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_warm)() for _ in range(4))
 
 
 def timed(fn):
@@ -51,10 +68,15 @@ def local_grids(X, y):
           "per fit | speed-up |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, (grid, cv) in GRIDS.items():
-        t1, s1 = timed(lambda: search(grid, cv, 1).fit(X, y))  # noqa: B023
-        t2, s2 = timed(lambda: search(grid, cv, 2).fit(X, y))  # noqa: B023
+        t1, s1 = timed(lambda: search(grid, cv, 1, False).fit(X, y))  # noqa: B023
+        threads = warm_workers()
+        t2, s2 = timed(lambda: search(grid, cv, 2, False).fit(X, y))  # noqa: B023
         with joblib.parallel_config(inner_max_num_threads=os.cpu_count()):
-            t3, _ = timed(lambda: search(grid, cv, 2).fit(X, y))  # noqa: B023
+            all_threads = warm_workers()
+            t3, _ = timed(lambda: search(grid, cv, 2, False).fit(X, y))  # noqa: B023
+        if name == next(iter(GRIDS)):
+            print(f"(torch threads per loky worker: {threads[0]} with the budget, "
+                  f"{all_threads[0]} with inner_max_num_threads)")  # fmt: skip
         n_fits = len(s1.cv_results_["params"]) * cv
         same = np.allclose(
             s1.cv_results_["mean_test_score"], s2.cv_results_["mean_test_score"]
@@ -83,11 +105,11 @@ def dask_search(X, y):
     client.run(lambda: __import__("torch").get_num_threads())  # workers warm
     print(f"\nDask LocalCluster, 2 workers x 1 thread, {len(X)} training images, "
           f"{X.nbytes / 1e6:.0f} MB; grid {grid}, cv={cv}")  # fmt: skip
-    t_local, local = timed(lambda: search(grid, cv, 1).fit(X, y))
+    t_local, local = timed(lambda: search(grid, cv, 1, False).fit(X, y))
     print(f"local n_jobs=1: {t_local:.1f} s; peak RSS of this process "
           f"{_peak_rss_mb():.0f} MB")  # fmt: skip
     with joblib.parallel_backend("dask", scatter=[X, y]):
-        t_dask, remote = timed(lambda: search(grid, cv, -1).fit(X, y))
+        t_dask, remote = timed(lambda: search(grid, cv, -1, False).fit(X, y))
     diff = np.abs(
         local.cv_results_["mean_test_score"] - remote.cv_results_["mean_test_score"]
     ).max()
@@ -105,7 +127,9 @@ def dask_search(X, y):
 
     def run():
         with joblib.parallel_backend("dask", scatter=[X, y]):
-            result["t"], result["s"] = timed(lambda: search(grid, cv, -1).fit(X, y))
+            result["t"], result["s"] = timed(
+                lambda: search(grid, cv, -1, False).fit(X, y)
+            )
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -135,7 +159,7 @@ def dask_search(X, y):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=6000)
+    parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-local", action="store_true")
     args = parser.parse_args()
