@@ -245,20 +245,60 @@ def test_pipeline_grid_search_parallel_equals_serial(data):
     assert serial.best_score_ > 0.5
 
 
-def _torch_threads(estimator, X, y):
-    return torch.get_num_threads()
-
-
-def test_parallel_search_workers_do_not_oversubscribe(data):
-    """joblib's loky workers get cores // n_jobs threads each; torch honours it."""
+def test_fits_in_loky_workers_share_the_cores(monkeypatch, tmp_path):
+    """In a loky worker, a fit takes cores // (fits running in the pool)."""
+    import multiprocessing
     import os
+    import subprocess
+    import sys
+
+    from sklearn_mnist.utils import _parallel
+
+    monkeypatch.setattr(_parallel.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(_parallel, "_cpu_count", lambda: 4)
+    assert _parallel.fit_threads() is None  # not in a pool worker
+    monkeypatch.setattr(
+        multiprocessing.current_process(), "name", "LokyProcess-1", raising=False
+    )
+    folder = tmp_path / f"sklearn-mnist-fits-{os.getppid()}"
+    with _parallel.announce_fit():
+        assert (folder / str(os.getpid())).exists()
+        assert _parallel.fit_threads() == 4  # alone in the pool: every core
+        sibling = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(30)"]
+        )
+        try:
+            (folder / str(sibling.pid)).touch()
+            assert _parallel.fit_threads() == 2  # two fits share 4 cores
+        finally:
+            sibling.kill()
+            sibling.wait()
+        assert _parallel.fit_threads() == 4  # the dead sibling no longer counts
+        assert not (folder / str(sibling.pid)).exists()
+    assert not (folder / str(os.getpid())).exists()
+
+
+def test_training_takes_the_current_share(monkeypatch, data):
+    """The share is re-read at every training batch and restored after fit."""
+    from sklearn_mnist.neural_net import _base
 
     X_tr, _, y_tr, _ = data
-    clf = small(MLPNetClassifier, max_epochs=1)
-    search = GridSearchCV(clf, {"lr": [1e-3, 2e-3]}, cv=2, n_jobs=2,
-                          scoring=_torch_threads, refit=False)  # fmt: skip
-    search.fit(X_tr[:200], y_tr[:200])
-    assert search.cv_results_["mean_test_score"].max() <= max(1, os.cpu_count() // 2)
+    shares = iter([1, 1, 2, 2, 2, 2, 2, 2, 2, 2] + [2] * 100)
+    seen = []
+    monkeypatch.setattr(_base, "in_worker_pool", lambda: True)
+    monkeypatch.setattr(_base, "fit_threads", lambda: next(shares))
+    monkeypatch.setattr(
+        _base.BaseImageClassifier,
+        "train_step_single",
+        lambda self, batch, **kw: (
+            seen.append(torch.get_num_threads()),
+            super(_base.BaseImageClassifier, self).train_step_single(batch, **kw),
+        )[1],
+    )
+    before = torch.get_num_threads()
+    small(MLPNetClassifier, max_epochs=1, batch_size=256).fit(X_tr, y_tr)
+    assert seen[:3] == [1, 1, 2]
+    assert torch.get_num_threads() == before
 
 
 def test_cross_val_score(data):

@@ -19,7 +19,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
 from ..utils import infer_clip_range, sample_shape, validate_images
-from ..utils._parallel import thread_budget
+from ..utils._parallel import announce_fit, fit_threads, in_worker_pool, thread_budget
 from ._callbacks import OneCycle
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
@@ -392,14 +392,26 @@ class BaseImageClassifier(NeuralNetClassifier):
                 "mixed_precision must be None, 'bfloat16' or 'float16', got "
                 f"{self.mixed_precision!r}"
             )
-        with thread_budget(), self._seeded():
+        with announce_fit(), thread_budget(), self._seeded():
+            self.__dict__["_rebalance"] = in_worker_pool()
             if self.mixed_precision == "float16":
                 device_type = torch.device(resolve_device(self.device)).type
                 self.__dict__["_grad_scaler"] = torch.amp.GradScaler(device_type)
+            threads = torch.get_num_threads()
             try:
                 yield
             finally:
                 self.__dict__.pop("_grad_scaler", None)
+                self.__dict__.pop("_rebalance", None)
+                torch.set_num_threads(threads)
+
+    def train_step(self, batch, **fit_params):
+        if self.__dict__.get("_rebalance"):
+            # Siblings in the pool started or finished: take the current share.
+            n_threads = fit_threads()
+            if n_threads is not None and n_threads != torch.get_num_threads():
+                torch.set_num_threads(n_threads)
+        return super().train_step(batch, **fit_params)
 
     @contextlib.contextmanager
     def _seeded(self):

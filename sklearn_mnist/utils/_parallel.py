@@ -3,18 +3,33 @@
 When several fits run at once on one machine (``GridSearchCV(n_jobs>1)``, Dask
 workers), every fit that uses all cores oversubscribes them: two 2-thread
 torch fits on 2 cores run 0.6x as fast as one after the other (measured, see
-``benchmarks/RESULTS.md``). joblib's loky workers already get
-``cores // n_jobs`` threads through ``OMP_NUM_THREADS``; Dask workers do not,
-so each fit asks here how many threads it may use.
+``benchmarks/RESULTS.md``). Each fit asks here how many threads it may use:
+
+- in a Dask worker: ``cores // task threads of all workers on the host``;
+- in one of joblib's loky workers: ``cores // fits running now`` in the
+  workers of the same parent, re-checked at every training batch. loky starts
+  its workers with ``OMP_NUM_THREADS = cores // n_jobs``, which is right while
+  all of them fit but leaves cores idle when one fit is left (the last of 3
+  fits on 2 workers ran on 1 of 2 cores: n_jobs=2 was 0.89x n_jobs=1).
+  Fits announce themselves with a file named by their pid in a folder named
+  by the parent's pid (stale files of dead processes are ignored).
 """
 
 import contextlib
 import functools
+import multiprocessing
 import os
+import tempfile
 
 import torch
 
-__all__ = ["dask_worker_slot", "fit_threads", "round_robin_device", "thread_budget"]
+__all__ = [
+    "announce_fit",
+    "dask_worker_slot",
+    "fit_threads",
+    "round_robin_device",
+    "thread_budget",
+]
 
 
 def _cpu_count():
@@ -69,17 +84,70 @@ def dask_worker_slot():
     return max(slots, nthreads), rank
 
 
-def fit_threads():
-    """Threads one fit should give torch, or None to leave torch's setting.
+def _pool_folder():
+    """The folder where fits in loky workers of one parent announce themselves,
+    or None outside joblib's loky workers."""
+    if not multiprocessing.current_process().name.startswith("LokyProcess"):
+        return None
+    return os.path.join(tempfile.gettempdir(), f"sklearn-mnist-fits-{os.getppid()}")
 
-    Inside a Dask task: ``cores // concurrent slots on this host`` (at least 1).
-    Elsewhere None: in joblib's loky workers ``OMP_NUM_THREADS`` already holds
-    the share, and a lone fit may use every core.
+
+@contextlib.contextmanager
+def announce_fit():
+    """Count this process among the running fits of its loky pool (no-op
+    outside loky workers)."""
+    folder = _pool_folder()
+    if folder is None:
+        yield
+        return
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, str(os.getpid()))
+    with open(path, "w"):
+        pass
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+
+def _running_fits(folder):
+    running = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            try:
+                os.kill(int(name), 0)
+            except ValueError:
+                continue
+            except ProcessLookupError:  # a killed worker's stale file
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(folder, name))
+                continue
+            except PermissionError:
+                pass
+            running += 1
+    return max(1, running)
+
+
+def fit_threads():
+    """Threads one fit should give torch now, or None to leave torch's setting.
+
+    Inside a Dask task: ``cores // concurrent slots on this host``. In a loky
+    worker: ``cores // fits running in the pool``. At least 1. Elsewhere None:
+    a lone fit may use every core.
     """
     slot = dask_worker_slot()
-    if slot is None:
-        return None
-    return max(1, _cpu_count() // slot[0])
+    if slot is not None:
+        return max(1, _cpu_count() // slot[0])
+    folder = _pool_folder()
+    if folder is not None:
+        return max(1, _cpu_count() // _running_fits(folder))
+    return None
+
+
+def in_worker_pool():
+    """True in joblib's loky workers, where the share can change mid-fit."""
+    return _pool_folder() is not None
 
 
 @contextlib.contextmanager
