@@ -106,6 +106,15 @@ def local_grids(X, y, oversubscribed=True):
 
 
 def _peak_rss_mb():
+    """Peak RSS of this process image (VmHWM; ru_maxrss survives exec, so a
+    spawned worker would report its parent's peak)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
