@@ -40,10 +40,20 @@ _TRAINING_ONLY = (
     "by design fit_transform augments and transform passes data through (as "
     "sklearn's TargetEncoder), so fit_transform(X) != fit(X).transform(X)"
 )
+_BATCH_NUMERICS = (
+    "oneDNN picks different convolution kernels for a batch of 1 and a batch of "
+    "many; through EfficientNet's 18 stages the logits then differ by up to 4e-4 "
+    "relative (measured in CI), above the check's rtol of 1e-4; the check "
+    "passes on some runs"
+)
 EXPECTED_FAILED = {
     **{
         name: {"check_no_attributes_set_in_init": _SKORCH_INIT}
-        for name in ("MLPNetClassifier", "CNNClassifier", "TransferClassifier")
+        for name in ("MLPNetClassifier", "CNNClassifier")
+    },
+    "TransferClassifier": {
+        "check_no_attributes_set_in_init": _SKORCH_INIT,
+        "check_methods_subset_invariance": _BATCH_NUMERICS,
     },
     **{
         name: {
