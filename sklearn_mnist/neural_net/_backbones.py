@@ -72,11 +72,6 @@ class _DropConnectBlock(nn.Module):
         return self.block(x, drop_connect_rate=self.drop_connect_rate)
 
 
-class _PoolFlatten(nn.Module):
-    def forward(self, x):
-        return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
-
-
 def _load_state_dict(path):
     """Read a state dict from ``path`` safely, with clear errors."""
     path = os.fspath(path)
@@ -133,7 +128,9 @@ def _efficientnet_lite0(weights):
     stages = [nn.Sequential(model._conv_stem, model._bn0, act)]
     stages += [_DropConnectBlock(b, rate * i / n) for i, b in enumerate(model._blocks)]
     stages.append(nn.Sequential(model._conv_head, model._bn1, act))
-    head = nn.Sequential(_PoolFlatten(), model._dropout, model._fc)
+    head = nn.Sequential(
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), model._dropout, model._fc
+    )
     return Backbone(stages, _LITE_MEAN, _LITE_STD, head)
 
 
@@ -181,10 +178,10 @@ def _torchvision(name, weights):
     if hasattr(model, "layer4"):  # ResNet, ResNeXt, Wide ResNet
         stem = nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)
         stages = [stem, model.layer1, model.layer2, model.layer3, model.layer4]
-        head = nn.Sequential(_PoolFlatten(), model.fc)
+        head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), model.fc)
     elif hasattr(model, "features") and hasattr(model, "classifier"):
         stages = list(model.features)  # MobileNet, EfficientNet, ConvNeXt, VGG...
-        head = nn.Sequential(_PoolFlatten(), model.classifier)
+        head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), model.classifier)
     else:
         raise ValueError(
             f"backbone {name!r} is a torchvision model this class cannot cut into "

@@ -392,21 +392,18 @@ class BaseImageClassifier(NeuralNetClassifier):
                 "mixed_precision must be None, 'bfloat16' or 'float16', got "
                 f"{self.mixed_precision!r}"
             )
+        # thread_budget also undoes the per-batch changes of train_step.
         with announce_fit(), thread_budget(), self._seeded():
-            self.__dict__["_rebalance"] = in_worker_pool()
             if self.mixed_precision == "float16":
                 device_type = torch.device(resolve_device(self.device)).type
                 self.__dict__["_grad_scaler"] = torch.amp.GradScaler(device_type)
-            threads = torch.get_num_threads()
             try:
                 yield
             finally:
                 self.__dict__.pop("_grad_scaler", None)
-                self.__dict__.pop("_rebalance", None)
-                torch.set_num_threads(threads)
 
     def train_step(self, batch, **fit_params):
-        if self.__dict__.get("_rebalance"):
+        if in_worker_pool():
             # Siblings in the pool started or finished: take the current share.
             n_threads = fit_threads()
             if n_threads is not None and n_threads != torch.get_num_threads():

@@ -11,8 +11,6 @@ from ._base import BaseImageClassifier
 
 __all__ = ["TransferClassifier", "TransferModule"]
 
-_EXTRACT_BATCH = 512
-
 
 def _first_rgb_conv(module):
     for m in module.modules():
@@ -282,9 +280,7 @@ class TransferClassifier(BaseImageClassifier):
 
     def _module_defaults(self):
         defaults = super()._module_defaults()
-        if self.module is TransferModule or (
-            isinstance(self.module, type) and issubclass(self.module, TransferModule)
-        ):
+        if isinstance(self.module, type) and issubclass(self.module, TransferModule):
             defaults.update(
                 backbone=self.backbone,
                 weights=self.weights,
@@ -326,15 +322,13 @@ class TransferClassifier(BaseImageClassifier):
 
     def _extract_features(self, X):
         """The frozen part's output for every image, computed once, on the CPU."""
-        module = self.module_
-        out = []
+        # The prediction batches (device, float, channels-last) of get_iterator.
+        batches = self.get_iterator(self.get_dataset(X), training=False)
         with torch.no_grad(), self._resolved_device():
-            for start in range(0, len(X), _EXTRACT_BATCH):
-                xb = torch.as_tensor(X[start : start + _EXTRACT_BATCH])
-                xb = self._standardize(xb.to(self.device_).float())
-                if self.channels_last:
-                    xb = xb.contiguous(memory_format=torch.channels_last)
-                out.append(module.features(xb).float().cpu())
+            out = [
+                self.module_.features(self._standardize(xb)).float().cpu()
+                for xb, _ in batches
+            ]
         return torch.cat(out).contiguous()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):

@@ -152,22 +152,22 @@ def in_worker_pool():
 
 @contextlib.contextmanager
 def thread_budget(n_threads=None):
-    """Run the block with ``torch.set_num_threads(n_threads)``, then restore.
+    """Run the block with ``torch.set_num_threads(n_threads)``, then restore
+    the thread count the block found (also when the block changed it).
 
-    ``n_threads=None`` uses :func:`fit_threads` (and changes nothing outside
-    Dask).
+    ``n_threads=None`` uses :func:`fit_threads` (and sets nothing outside Dask
+    and loky workers).
     """
     if n_threads is None:
         n_threads = fit_threads()
     previous = torch.get_num_threads()
-    if n_threads is None or n_threads == previous:
-        yield previous
-        return
-    torch.set_num_threads(n_threads)
+    if n_threads is not None and n_threads != previous:
+        torch.set_num_threads(n_threads)
     try:
-        yield n_threads
+        yield torch.get_num_threads()
     finally:
-        torch.set_num_threads(previous)
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def round_robin_device(n_gpus=None):
