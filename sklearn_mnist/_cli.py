@@ -4,7 +4,6 @@ Exit codes: 0 success, 2 bad arguments, 3 data not available, 4 unreadable model
 """
 
 import argparse
-import json
 import logging
 import pathlib
 import sys
@@ -80,49 +79,12 @@ def _read_model(path):
 
 
 def _write_report(model, X, y, names, out, *, eps, stage=print):
-    """Evaluate, attack and write the report folder; returns the Evaluation."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from .adversarial import (
-        FGSMPerturber,
-        differentiable_model,
-        plot_robustness_curve,
-        robustness_curve,
-    )
-    from .metrics import (
-        evaluate,
-        plot_adversarial_examples,
-        plot_confusion_matrix,
-        plot_misclassified,
-    )
+    from .metrics import write_report
 
-    out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    stage("evaluating")
-    result = evaluate(model, X, y)
-    (out / "classification_report.txt").write_text(str(result) + "\n")
-    (out / "report.json").write_text(json.dumps(result.to_dict(), indent=2))
-    plot_confusion_matrix(result).savefig(out / "confusion_matrix.png", dpi=90)
-    plot_misclassified(X, y, result.y_pred).savefig(out / "misclassified.png", dpi=90)
-    try:
-        differentiable_model(model)  # the perturber's own support check
-    except ValueError:
-        return result  # not one of ours: no attack
-    stage(f"attacking with FGSM (eps={eps})")
-    X_adv = FGSMPerturber(model, eps=eps).perturb(X, y)
-    plot_adversarial_examples(model, X, X_adv, y).savefig(
-        out / "adversarial.png", dpi=90
-    )
-    stage("robustness curve")
-    curve = robustness_curve(model, X[:1000], y[:1000])
-    plot_robustness_curve(curve).savefig(out / "robustness_curve.png", dpi=90)
-    summary = json.loads((out / "report.json").read_text())
-    summary["robustness_curve"] = {
-        "eps": curve.eps.tolist(), "accuracy": curve.accuracy.tolist()
-    }  # fmt: skip
-    (out / "report.json").write_text(json.dumps(summary, indent=2))
-    return result
+    return write_report(model, X, y, out, target_names=names, eps=eps, progress=stage)
 
 
 def _demo(args):

@@ -189,7 +189,7 @@ def test_augment_is_tunable_from_a_grid_search():
     assert search.best_estimator_[-1].augment.rotation in (0.0, 20.0)
     with pytest.raises(ValueError, match="augment=None"):
         MLPNetClassifier().set_params(augment__rotation=3)
-    with pytest.raises(ValueError, match="augment_tensor"):
+    with pytest.raises(ValueError, match="transform_batch"):
         MLPNetClassifier(augment="yes").fit(X[:20], y[:20])
 
 

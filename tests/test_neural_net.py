@@ -280,13 +280,13 @@ def test_fits_in_loky_workers_share_the_cores(monkeypatch, tmp_path):
 
 def test_training_takes_the_current_share(monkeypatch, data):
     """The share is re-read at every training batch and restored after fit."""
-    from sklearn_mnist.neural_net import _base
+    from sklearn_mnist.neural_net import _base, _callbacks
 
     X_tr, _, y_tr, _ = data
     shares = iter([1, 1, 2, 2, 2, 2, 2, 2, 2, 2] + [2] * 100)
     seen = []
-    monkeypatch.setattr(_base, "in_worker_pool", lambda: True)
-    monkeypatch.setattr(_base, "fit_threads", lambda: next(shares))
+    monkeypatch.setattr(_callbacks, "in_worker_pool", lambda: True)
+    monkeypatch.setattr(_callbacks, "fit_threads", lambda: next(shares))
     monkeypatch.setattr(
         _base.BaseImageClassifier,
         "train_step_single",

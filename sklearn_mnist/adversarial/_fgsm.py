@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..neural_net import BaseImageClassifier
+from ..neural_net import BaseImageClassifier, batch_norm_frozen
 from ..utils import infer_clip_range
 from ._attack import attack_tensor, default_step
 
@@ -231,6 +231,19 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
             x_adv = attack_tensor(logits_fn, x0, target, generator=generator, **params)
             out[start : start + len(x0)] = x_adv.cpu().numpy()
         return out
+
+    def transform_batch(self, net, X, y, *, random_state=None):
+        """Adversarial training's batch transform (``adversarial=`` of a classifier).
+
+        Adversarial examples for the training batch ``X`` (raw pixels, in the
+        units ``net`` is being fitted on) against the network as it trains,
+        with the training data's range as ``clip_values="auto"``. Batch-norm
+        running statistics are left as they were: only the training step's
+        own forward pass updates them.
+        """
+        params = self.attack_params(net.input_range_)
+        with batch_norm_frozen(net.module_):
+            return attack_tensor(net.infer, X, y, **params)
 
     def attack_params(self, auto_range):
         """Keyword arguments of :func:`attack_tensor` in absolute units.

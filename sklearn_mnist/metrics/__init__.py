@@ -8,6 +8,7 @@ from ._plots import (
     plot_misclassified,
     plot_training_curves,
 )
+from ._report import write_report
 
 __all__ = [
     "Evaluation",
@@ -17,4 +18,5 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_misclassified",
     "plot_training_curves",
+    "write_report",
 ]

@@ -2,11 +2,13 @@
 
 from ._backbones import Backbone, load_backbone
 from ._base import BaseImageClassifier
-from ._callbacks import OneCycle
+from ._batch import batch_norm_frozen
+from ._callbacks import OneCycle, ThreadShare
 from ._cnn import CNNClassifier
 from ._mlp import MLPNetClassifier
 from ._modules import CNNModule, MLPModule
-from ._transfer import TransferClassifier, TransferModule
+from ._transfer import TransferClassifier
+from ._transfer_module import TransferModule
 
 __all__ = [
     "Backbone",
@@ -16,7 +18,9 @@ __all__ = [
     "MLPModule",
     "MLPNetClassifier",
     "OneCycle",
+    "ThreadShare",
     "TransferClassifier",
     "TransferModule",
+    "batch_norm_frozen",
     "load_backbone",
 ]

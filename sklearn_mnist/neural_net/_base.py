@@ -18,11 +18,19 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from torch import nn
 
-from ..utils import infer_clip_range, sample_shape, validate_images
-from ..utils._parallel import announce_fit, fit_threads, in_worker_pool, thread_budget
-from ._callbacks import OneCycle
+from ..utils import (
+    announce_fit,
+    infer_clip_range,
+    sample_shape,
+    thread_budget,
+    validate_images,
+)
+from ._batch import apply_batch_transform
+from ._callbacks import OneCycle, ThreadShare
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
+from ._persist import save_safetensors
+from ._precision import MixedPrecision
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +55,11 @@ class BaseImageClassifier(NeuralNetClassifier):
       gradients with respect to the raw pixels are available);
     - a fast data path (:class:`InMemoryDataset` / :class:`TensorBatchIterator`)
       in ``get_dataset`` / ``get_iterator``;
-    - ``device="auto"`` and ``random_state``.
+    - one path for a training batch: :meth:`transform_batch` (augmentation,
+      then adversarial examples; see ``sklearn_mnist/neural_net/_batch.py``),
+      then skorch's step;
+    - ``device="auto"`` (resolved once per fit into the fitted attribute
+      ``device_``; the parameter itself never changes) and ``random_state``.
 
     Parameters
     ----------
@@ -71,17 +83,20 @@ class BaseImageClassifier(NeuralNetClassifier):
         Feed batches in channels-last memory format (faster on CPU).
     augment : RandomAffineAugmenter or None, default=None
         Online augmentation: every training batch is distorted afresh (so every
-        epoch sees new distortions); prediction never is. Anything with an
-        ``augment_tensor(images, random_state)`` method works. Tunable from a
-        grid search as ``augment__rotation`` etc.
+        epoch sees new distortions); prediction never is. Any batch transform
+        works (an object with ``transform_batch(net, X, y, *, random_state)``,
+        see ``_batch.py``). Tunable from a grid search as ``augment__rotation``
+        etc.
     adversarial : FGSMPerturber or None, default=None
         Adversarial training: in every training batch a fraction
         ``adversarial_ratio`` of the samples is replaced by adversarial examples
         made against the current network with this perturber's ``eps``,
         ``n_iter``, ``step_size``, ``random_start`` and ``clip_values`` (its
-        ``estimator`` is ignored). ``FGSMPerturber(eps=0.3, random_start=True,
-        step_size=0.375)`` is Wong et al. (2020)'s fast FGSM training. Fit only:
-        prediction never sees it. Tunable as ``adversarial__eps`` etc.
+        ``estimator`` is ignored). Crafting them leaves batch-norm running
+        statistics alone; only the training step's forward pass updates them.
+        ``FGSMPerturber(eps=0.3, random_start=True, step_size=0.375)`` is Wong
+        et al. (2020)'s fast FGSM training. Fit only: prediction never sees it.
+        Tunable as ``adversarial__eps`` etc.
     adversarial_ratio : float, default=1.0
         Fraction of each batch replaced by adversarial examples. Keep 1.0 for
         networks with batch norm (the CNN): batches mixing clean and adversarial
@@ -150,32 +165,30 @@ class BaseImageClassifier(NeuralNetClassifier):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("lr_schedule", OneCycle()),
+            ("thread_share", ThreadShare()),
             ("print_log", PrintLog()),
         ]
 
-    @contextlib.contextmanager
-    def _resolved_device(self):
-        """Let skorch's internals see the concrete device behind ``"auto"``."""
-        requested = self.__dict__["device"]
-        if not hasattr(self, "device_"):
-            self.device_ = resolve_device(requested)
-        self.__dict__["device"] = self.device_
-        try:
-            yield
-        finally:
-            self.__dict__["device"] = requested
-
     def initialize(self):
+        # The one place "auto" is resolved; skorch's own code that would move
+        # things to ``self.device`` is overridden below to use ``device_``.
         self.device_ = resolve_device(self.device)
         return super().initialize()
 
     def _initialize_module(self, reason=None):
-        with self._resolved_device():
-            return super()._initialize_module(reason=reason)
+        with self._current_init_context("module"):
+            self.initialize_module()
+            module = self.module_.to(self.device_)
+            self.module_ = self.torch_compile(module, name="module")
+        return self
 
     def _initialize_criterion(self, reason=None):
-        with self._resolved_device():
-            return super()._initialize_criterion(reason=reason)
+        with self._current_init_context("criterion"):
+            self.initialize_criterion()
+            if isinstance(self.criterion_, nn.Module):
+                criterion = self.criterion_.to(self.device_)
+                self.criterion_ = self.torch_compile(criterion, name="criterion")
+        return self
 
     def _module_defaults(self):
         """Arguments a module class gets unless ``module__*`` sets them."""
@@ -191,66 +204,79 @@ class BaseImageClassifier(NeuralNetClassifier):
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
 
-    def infer(self, x, **fit_params):
-        with self._resolved_device(), self._autocast():
-            if isinstance(x, torch.Tensor) and x.is_floating_point():
-                x = self._standardize(x)
-            out = super().infer(x, **fit_params)
-        return out if self.mixed_precision is None else out.float()
+    def _mixed_precision(self):
+        """The fit's :class:`MixedPrecision` (with its loss scaler) during fit,
+        a scaler-free one for inference otherwise."""
+        current = self.__dict__.get("_fit_precision")
+        if current is not None:
+            return current
+        return MixedPrecision(self.mixed_precision, self.device_)
 
-    def _autocast(self):
-        if self.mixed_precision is None:
-            return contextlib.nullcontext()
-        device_type = torch.device(self.device_).type
-        return torch.autocast(device_type, dtype=getattr(torch, self.mixed_precision))
+    def infer(self, x, **fit_params):
+        x = torch.as_tensor(x, device=self.device_)
+        if x.is_floating_point():
+            x = self._standardize(x)
+        with self._mixed_precision().autocast():
+            out = self.module_(x, **fit_params)
+        return out if self.mixed_precision is None else out.float()
 
     def _standardize(self, x):
         """Map raw pixels to what the module takes (the hook subclasses change)."""
         return (x - self.input_mean_) * (1.0 / self.input_std_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        with self._resolved_device():
-            return super().get_loss(y_pred, y_true, X=X, training=training)
+        y_true = torch.as_tensor(y_true, device=self.device_)
+        if isinstance(self.criterion_, nn.NLLLoss):  # as skorch's classifier
+            y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
+        loss = self.criterion_(y_pred, y_true)
+        return self._mixed_precision().scale(loss) if training else loss
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.__dict__["_fit_precision"] = MixedPrecision(
+            self.mixed_precision, self.device_, training=True
+        )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.__dict__.pop("_fit_precision", None)
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        # skorch notifies the net before any callback: callbacks (gradient
+        # clipping) see true gradients, not float16-scaled ones.
+        self._mixed_precision().unscale(self._optimizer_list())
+
+    def _optimizer_list(self):
+        return [getattr(self, name + "_") for name in self._optimizers]
+
+    def _step_optimizer(self, step_fn):
+        precision = self.__dict__.get("_fit_precision")
+        if precision is None or precision.scaler is None or step_fn is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()
+        precision.step(self._optimizer_list())
 
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
-        if self.augment is not None:
-            Xi = self.augment.augment_tensor(Xi, self.__dict__.get("_augment_rng"))
-        if self.adversarial is not None:
-            Xi = self._adversarial_batch(Xi, yi)
-        scaler = self.__dict__.get("_grad_scaler")
-        if scaler is None:
-            return super().train_step_single((Xi, yi), **fit_params)
-        # skorch's step with the loss scaled (float16 mixed precision).
         self._set_training(True)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        scaler.scale(loss).backward()
-        return {"loss": loss, "y_pred": y_pred}
+        Xi = self.transform_batch(Xi, yi)
+        return super().train_step_single((Xi, yi), **fit_params)
 
-    def _step_optimizer(self, step_fn):
-        scaler = self.__dict__.get("_grad_scaler")
-        if scaler is None or step_fn is None:
-            return super()._step_optimizer(step_fn)
-        step_fn()
-        for name in self._optimizers:
-            scaler.step(getattr(self, name + "_"))
-        scaler.update()
+    def transform_batch(self, X, y):
+        """The one place a training batch changes before the loss.
 
-    def _adversarial_batch(self, Xi, yi):
-        # Imported here: sklearn_mnist.adversarial builds on this module.
-        from ..adversarial._attack import attack_tensor
-
-        k = int(round(self.adversarial_ratio * len(Xi)))
-        if k == 0:
-            return Xi
-        x_adv = attack_tensor(
-            self.infer,  # the network as it trains (train mode, as Wong et al.)
-            Xi[:k],
-            yi[:k],
-            **self.adversarial.attack_params(self.input_range_),
-        )
-        return torch.cat([x_adv, Xi[k:]])
+        ``augment`` distorts the whole batch, then ``adversarial`` replaces the
+        first ``adversarial_ratio`` of it (batches are shuffled) by adversarial
+        examples against the network as it trains. Both are batch transforms
+        (``transform_batch(net, X, y, *, random_state)``).
+        """
+        rng = self.__dict__.get("_batch_rng")
+        if self.augment is not None:
+            X = apply_batch_transform(self.augment, self, X, y, rng)
+        if self.adversarial is not None:
+            k = int(round(self.adversarial_ratio * len(X)))
+            if k:
+                X_adv = apply_batch_transform(self.adversarial, self, X[:k], y[:k], rng)
+                X = torch.cat([X_adv, X[k:]]) if k < len(X) else X_adv
+        return X
 
     def get_dataset(self, X, y=None):
         if isinstance(X, np.ndarray | torch.Tensor):
@@ -276,19 +302,29 @@ class BaseImageClassifier(NeuralNetClassifier):
         )
 
     def load_params(self, *args, **kwargs):
-        with self._resolved_device():
+        """skorch's ``load_params``, mapping tensors to ``device_``.
+
+        skorch reads (and may rewrite) ``self.device`` while loading; it sees
+        the resolved device and ``device`` is the user's value again after.
+        """
+        if not hasattr(self, "device_"):
+            self.initialize()
+        requested = self.__dict__["device"]
+        self.__dict__["device"] = self.device_
+        try:
             return super().load_params(*args, **kwargs)
+        finally:
+            self.__dict__["device_"] = self.__dict__["device"]
+            self.__dict__["device"] = requested
 
     def __setstate__(self, state):
         requested = state["device"]
-        state["device"] = state.get("device_", requested)
-        if state["device"] == "auto":
-            state["device"] = "cpu"
+        # Unpickle onto the device the tensors were saved from; skorch maps
+        # them to the CPU on a machine without that GPU.
+        state["device"] = state.get("device_", "cpu")
         super().__setstate__(state)
-        # skorch moved the tensors to a device this machine has (cuda -> cpu).
         self.__dict__["device_"] = self.__dict__["device"]
-        if requested == "auto" or self.device_ == "cpu":
-            self.__dict__["device"] = requested
+        self.__dict__["device"] = requested
 
     # ------------------------------------------------------------ scikit-learn
     def set_params(self, **params):
@@ -386,38 +422,27 @@ class BaseImageClassifier(NeuralNetClassifier):
 
     @contextlib.contextmanager
     def _fitting(self):
-        """Seeds, thread budget and gradient scaler for one fit."""
+        """Seeds and the thread budget for one fit."""
         if self.mixed_precision not in (None, "bfloat16", "float16"):
             raise ValueError(
                 "mixed_precision must be None, 'bfloat16' or 'float16', got "
                 f"{self.mixed_precision!r}"
             )
-        # thread_budget also undoes the per-batch changes of train_step.
+        # thread_budget also undoes the per-batch changes of ThreadShare.
         with announce_fit(), thread_budget(), self._seeded():
-            if self.mixed_precision == "float16":
-                device_type = torch.device(resolve_device(self.device)).type
-                self.__dict__["_grad_scaler"] = torch.amp.GradScaler(device_type)
             try:
                 yield
             finally:
-                self.__dict__.pop("_grad_scaler", None)
-
-    def train_step(self, batch, **fit_params):
-        if in_worker_pool():
-            # Siblings in the pool started or finished: take the current share.
-            n_threads = fit_threads()
-            if n_threads is not None and n_threads != torch.get_num_threads():
-                torch.set_num_threads(n_threads)
-        return super().train_step(batch, **fit_params)
+                self.__dict__.pop("_fit_precision", None)
 
     @contextlib.contextmanager
     def _seeded(self):
         if self.random_state is None:
-            self.__dict__["_augment_rng"] = np.random.RandomState()
+            self.__dict__["_batch_rng"] = np.random.RandomState()
             try:
                 yield
             finally:
-                self.__dict__.pop("_augment_rng", None)
+                self.__dict__.pop("_batch_rng", None)
             return
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
@@ -427,12 +452,12 @@ class BaseImageClassifier(NeuralNetClassifier):
             self.__dict__["_shuffle_generator"] = torch.Generator().manual_seed(
                 seed + 1
             )
-            self.__dict__["_augment_rng"] = np.random.RandomState(seed + 2)
+            self.__dict__["_batch_rng"] = np.random.RandomState(seed + 2)
             try:
                 yield
             finally:
                 self.__dict__.pop("_shuffle_generator", None)
-                self.__dict__.pop("_augment_rng", None)
+                self.__dict__.pop("_batch_rng", None)
 
     def fit(self, X, y, **fit_params):
         """Validate the data, then train the network from scratch.
@@ -450,14 +475,19 @@ class BaseImageClassifier(NeuralNetClassifier):
         -------
         self
         """
-        if self.adversarial is not None and not hasattr(self.adversarial, "eps"):
+        if self.adversarial is not None and not hasattr(
+            self.adversarial, "transform_batch"
+        ):
             raise ValueError(
-                "adversarial must be None or an FGSMPerturber, got "
-                f"{self.adversarial!r}"
+                "adversarial must be None or an FGSMPerturber (a batch transform "
+                f"with a transform_batch method), got {self.adversarial!r}"
             )
-        if self.augment is not None and not hasattr(self.augment, "augment_tensor"):
+        if self.augment is not None and not (
+            hasattr(self.augment, "transform_batch")
+            or hasattr(self.augment, "augment_tensor")
+        ):
             raise ValueError(
-                "augment must be None or an augmenter with an augment_tensor method "
+                "augment must be None or an augmenter with a transform_batch method "
                 f"such as RandomAffineAugmenter(), got {self.augment!r}"
             )
         X = self._validate_X(X, reset=True)
@@ -542,11 +572,5 @@ class BaseImageClassifier(NeuralNetClassifier):
         ``module_.load_state_dict`` on a net initialised with the same
         parameters, or in any other tool that reads safetensors.
         """
-        from safetensors.torch import save_file
-
         check_is_fitted(self)
-        state = {
-            k: v.detach().cpu().contiguous()
-            for k, v in self.module_.state_dict().items()
-        }
-        save_file(state, path)
+        save_safetensors(self.module_, path)

@@ -5,7 +5,9 @@ import math
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["OneCycle"]
+from ..utils import fit_threads, in_worker_pool
+
+__all__ = ["OneCycle", "ThreadShare"]
 
 
 class OneCycle(Callback):
@@ -51,3 +53,20 @@ class OneCycle(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.scheduler_ = None  # holds the optimizer; not needed after fit
+
+
+class ThreadShare(Callback):
+    """Take this fit's current share of the cores before every training batch.
+
+    In joblib's loky workers several fits run at once and start or finish at
+    different times; each batch re-reads ``fit_threads()`` so a fit left
+    alone takes the cores its finished siblings gave back. Elsewhere it does
+    nothing. The count found before fit is restored after it
+    (``thread_budget`` around ``fit``).
+    """
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training and in_worker_pool():
+            n_threads = fit_threads()
+            if n_threads is not None and n_threads != torch.get_num_threads():
+                torch.set_num_threads(n_threads)

@@ -5,6 +5,8 @@ On a host with several GPUs, each Dask worker gets its own (``cuda:<rank>``).
 
 import torch
 
+from ..utils import round_robin_device
+
 __all__ = ["resolve_device"]
 
 
@@ -20,8 +22,6 @@ def resolve_device(device):
     if device is None or device == "auto":
         if torch.cuda.is_available():
             # Several GPUs and Dask workers: one GPU per worker, in turn.
-            from ..utils._parallel import round_robin_device
-
             return round_robin_device() or "cuda"
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():

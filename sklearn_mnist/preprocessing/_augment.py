@@ -134,8 +134,8 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
 
     ``fit`` records the image shape; ``transform`` returns its input unchanged;
     ``fit_transform`` and :meth:`augment` distort; :meth:`fit_resample` adds
-    copies; :meth:`augment_tensor` is the hook classifiers call on every
-    training batch (``augment=``). Subclasses implement two hooks:
+    copies; :meth:`transform_batch` is the batch transform classifiers call on
+    every training batch (``augment=``). Subclasses implement two hooks:
     ``_draw(n, h, w, rng)`` (per-sample parameters drawn once for a whole call,
     or None) and ``_warp(images, params, rng)`` (distort one float batch).
     """
@@ -206,11 +206,13 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
             out[i : i + _CHUNK] = res.clamp_(*self._range(chunk))
         return out.numpy().reshape(X.shape)
 
-    def augment_tensor(self, images, random_state=None):
-        """Distort a float tensor batch ``(n, c, h, w)`` on its own device.
+    def transform_batch(self, net, X, y, *, random_state=None):
+        """The batch-transform protocol classifiers call on every training
+        batch (``augment=``): :meth:`augment_tensor` of ``X``."""
+        return self.augment_tensor(X, random_state)
 
-        The hook classifiers call on every training batch (``augment=``).
-        """
+    def augment_tensor(self, images, random_state=None):
+        """Distort a float tensor batch ``(n, c, h, w)`` on its own device."""
         n, _, h, w = images.shape
         rng = check_random_state(random_state)
         out = self._warp(images, self._draw(n, h, w, rng), rng)

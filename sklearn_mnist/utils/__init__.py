@@ -1,6 +1,13 @@
 """Helpers shared across sklearn_mnist."""
 
-from ._parallel import fit_threads, round_robin_device, thread_budget
+from ._parallel import (
+    announce_fit,
+    dask_worker_slot,
+    fit_threads,
+    in_worker_pool,
+    round_robin_device,
+    thread_budget,
+)
 from ._validation import (
     infer_clip_range,
     infer_image_shape,
@@ -9,7 +16,10 @@ from ._validation import (
 )
 
 __all__ = [
+    "announce_fit",
+    "dask_worker_slot",
     "fit_threads",
+    "in_worker_pool",
     "infer_clip_range",
     "infer_image_shape",
     "round_robin_device",

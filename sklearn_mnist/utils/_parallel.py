@@ -27,6 +27,7 @@ __all__ = [
     "announce_fit",
     "dask_worker_slot",
     "fit_threads",
+    "in_worker_pool",
     "round_robin_device",
     "thread_budget",
 ]

@@ -1,0 +1,110 @@
+"""``write_report``: evaluation, figures and an optional attack in one folder."""
+
+import json
+import pathlib
+
+__all__ = ["write_report"]
+
+
+def _attackable(estimator, required):
+    """Whether FGSMPerturber supports ``estimator`` (its own check); raises
+    its reason when ``required``."""
+    from ..adversarial import differentiable_model
+
+    try:
+        differentiable_model(estimator)
+    except ValueError:
+        if required:
+            raise
+        return False
+    return True
+
+
+def write_report(
+    estimator, X, y, output, *, target_names=None, eps=0.2, attack="auto",
+    curve_samples=1000, progress=None,
+):  # fmt: skip
+    """Evaluate a fitted classifier and write a report folder.
+
+    Writes ``classification_report.txt``, ``report.json`` (accuracy, the
+    classification report, the confusion matrix, the most-confused pairs),
+    ``confusion_matrix.png`` and ``misclassified.png``; when the model can be
+    attacked (one of sklearn_mnist's classifiers, alone or at the end of a
+    Pipeline of its transformers), also ``adversarial.png`` (clean vs FGSM
+    digits at ``eps``) and ``robustness_curve.png`` (FGSM accuracy against eps
+    on the first ``curve_samples`` samples), whose figures are added to
+    ``report.json``.
+
+    Parameters
+    ----------
+    estimator : fitted classifier or Pipeline
+    X, y : test data and true labels
+    output : str or path
+        The folder; created if missing, files in it are replaced.
+    target_names : list of str, default=None
+        Display names of the classes.
+    eps : float, default=0.2
+        FGSM radius (fraction of the input range) of the adversarial figure.
+    attack : {"auto", True, False}, default="auto"
+        "auto" attacks when the model supports it; True requires it.
+    curve_samples : int, default=1000
+    progress : callable, default=None
+        Called with a short message at the start of each stage.
+
+    Returns
+    -------
+    Evaluation
+        The clean evaluation (what ``classification_report.txt`` holds).
+    """
+    import matplotlib.pyplot as plt
+
+    from ._evaluate import evaluate
+    from ._plots import plot_confusion_matrix, plot_misclassified
+
+    stage = progress or (lambda message: None)
+    out = pathlib.Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    do_attack = attack and _attackable(estimator, required=attack != "auto")
+    stage("evaluating")
+    result = evaluate(estimator, X, y, target_names=target_names)
+    summary = result.to_dict()
+    (out / "classification_report.txt").write_text(str(result) + "\n")
+    _save(plot_confusion_matrix(result), out / "confusion_matrix.png", plt)
+    _save(plot_misclassified(X, y, result.y_pred), out / "misclassified.png", plt)
+    if do_attack:
+        from ..adversarial import (
+            FGSMPerturber,
+            plot_robustness_curve,
+            robustness_curve,
+        )
+        from ._plots import plot_adversarial_examples
+
+        stage(f"attacking with FGSM (eps={eps})")
+        X_adv = FGSMPerturber(estimator, eps=eps).perturb(X, y)
+        _save(
+            plot_adversarial_examples(estimator, X, X_adv, y),
+            out / "adversarial.png",
+            plt,
+        )
+        stage("robustness curve")
+        n = min(curve_samples, len(X))
+        curve = robustness_curve(estimator, X[:n], y[:n])
+        _save(plot_robustness_curve(curve), out / "robustness_curve.png", plt)
+        summary["adversarial"] = {
+            "attack": "fgsm",
+            "eps": eps,
+            "accuracy": float(estimator.score(X_adv, y)),
+        }
+        summary["robustness_curve"] = {
+            "attack": curve.attack,
+            "n_samples": n,
+            "eps": curve.eps.tolist(),
+            "accuracy": curve.accuracy.tolist(),
+        }
+    (out / "report.json").write_text(json.dumps(summary, indent=2))
+    return result
+
+
+def _save(fig, path, plt):
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,167 @@
+"""The structure the package promises: one path for a training batch, no
+parameter mutated after __init__, thread-safe prediction, import direction."""
+
+import ast
+import pathlib
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from sklearn_mnist import CNNClassifier, MLPNetClassifier, load_mnist_sample
+from sklearn_mnist.adversarial import FGSMPerturber
+
+PACKAGE = pathlib.Path(__file__).parents[1] / "sklearn_mnist"
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_mnist_sample(return_X_y=True)
+    return X[:1200], y[:1200], X[4000:4400], y[4000:4400]
+
+
+def _small_cnn(**kw):
+    return CNNClassifier(
+        module__channels=(8, 16), module__hidden_units=32, max_epochs=2,
+        batch_size=64, random_state=0, **kw,
+    )  # fmt: skip
+
+
+def _same_params(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key] is b[key] or a[key] == b[key], key
+
+
+def test_get_params_returns_what_the_user_set_before_and_after_fit(data):
+    X, y, X_te, _ = data
+    clf = _small_cnn(device="auto")
+    before = clf.get_params(deep=False)
+    assert before["device"] == "auto"
+    clf.fit(X, y)
+    _same_params(before, clf.get_params(deep=False))
+    clf.predict(X_te)
+    clf.predict_proba(X_te)
+    clf.decision_function(X_te)
+    clf.torch_logits(torch.zeros(2, 784))
+    _same_params(before, clf.get_params(deep=False))
+    assert clf.device_ in ("cpu", "cuda", "mps")
+    assert clf.device == "auto"
+
+
+def test_concurrent_predict_from_four_threads(data):
+    X, y, X_te, _ = data
+    clf = _small_cnn(device="auto").fit(X, y)
+    params = clf.get_params(deep=False)
+    expected = clf.predict_proba(X_te)
+    results, errors = [None] * 4, []
+    start = threading.Barrier(4)
+
+    def work(i):
+        try:
+            start.wait()
+            for _ in range(5):
+                out = clf.predict_proba(X_te)
+                assert np.array_equal(out, expected)
+                assert clf.get_params(deep=False)["device"] == "auto"
+            results[i] = out
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for out in results:
+        np.testing.assert_array_equal(out, expected)
+    _same_params(params, clf.get_params(deep=False))
+
+
+def test_crafting_an_adversarial_batch_leaves_batch_norm_statistics(data):
+    X, y, _, _ = data
+    clf = _small_cnn(device="cpu").fit(X, y)
+    norms = [
+        m for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)
+    ]
+    assert norms
+    before = [
+        (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.item())
+        for m in norms
+    ]
+    clf.module_.train()  # as during fit: batch statistics in the forward pass
+    xb = torch.as_tensor(X[:64], dtype=torch.float32).reshape(-1, 1, 28, 28)
+    yb = torch.as_tensor(clf.label_encoder_.transform(y[:64]))
+    perturber = FGSMPerturber(eps=0.2, n_iter=3, random_start=True)
+    x_adv = perturber.transform_batch(clf, xb, yb, random_state=None)
+    assert x_adv.shape == xb.shape and not torch.equal(x_adv, xb)
+    for m, (mean, var, count) in zip(norms, before, strict=True):
+        assert torch.equal(m.running_mean, mean)
+        assert torch.equal(m.running_var, var)
+        assert m.num_batches_tracked.item() == count
+    # The clean forward pass of a training step does update them.
+    clf.infer(xb)
+    assert not torch.equal(norms[0].running_mean, before[0][0])
+
+
+class _GradNorms(Callback):
+    def initialize(self):
+        self.norms = []
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        self.norms.append(float(torch.linalg.vector_norm(torch.cat(
+            [g.float().ravel() for g in grads]))))  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", [MLPNetClassifier, CNNClassifier])
+def test_float16_callbacks_see_unscaled_gradients(cls, data):
+    X, y, _, _ = data
+    seen = {}
+    for precision in (None, "float16"):
+        spy = _GradNorms()
+        cls(
+            max_epochs=1, batch_size=128, random_state=0, device="cpu",
+            mixed_precision=precision, callbacks=[("spy", spy)],
+        ).fit(X[:512], y[:512])  # fmt: skip
+        seen[precision] = spy.norms
+    # The GradScaler starts at 65536: scaled gradients would be ~65536x larger.
+    ratio = seen["float16"][0] / seen[None][0]
+    assert 0.5 < ratio < 2, seen
+
+
+def test_neural_net_never_imports_adversarial():
+    """Not at module level, not lazily inside a function (ast.walk sees both)."""
+    for path in (PACKAGE / "neural_net").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = ("." * node.level) + (node.module or "")
+                assert "adversarial" not in module, (path.name, module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert "adversarial" not in alias.name, (path.name, alias.name)
+
+
+def test_modules_and_estimators_live_in_separate_files():
+    from torch import nn
+
+    import sklearn_mnist.neural_net as nn_pkg
+    from sklearn_mnist.neural_net import BaseImageClassifier
+
+    for name in nn_pkg.__all__:
+        obj = getattr(nn_pkg, name)
+        if not isinstance(obj, type):
+            continue
+        module_file = sys.modules[obj.__module__].__file__
+        if issubclass(obj, nn.Module):
+            others = [
+                o for o in vars(sys.modules[obj.__module__]).values()
+                if isinstance(o, type) and issubclass(o, BaseImageClassifier)
+            ]  # fmt: skip
+            assert not others, (name, module_file)
