@@ -6,8 +6,10 @@ import hashlib
 import http.client
 import http.server
 import logging
+import os
 import socket
 import ssl
+import stat
 import threading
 import time
 import urllib.error
@@ -420,3 +422,21 @@ def test_files_put_in_data_home_by_hand_are_used_offline(files, tmp_path, attemp
     bunch = fetch_mnist(data_home=tmp_path, mirror=_closed_port_url(), **FAST)
     np.testing.assert_array_equal(bunch.images, arrays[NAMES[0]])
     assert attempts == {}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize(
+    "umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)]
+)
+def test_cached_files_get_the_permissions_the_umask_allows(
+    files, server, tmp_path, umask, mode
+):
+    _, payload = files
+    server.serve("/m", payload)
+    previous = os.umask(umask)
+    try:
+        fetch_mnist(data_home=tmp_path, mirror=server.url + "/m", **FAST)
+    finally:
+        os.umask(previous)
+    for name in NAMES[:2]:
+        assert stat.S_IMODE((tmp_path / "mnist" / name).stat().st_mode) == mode

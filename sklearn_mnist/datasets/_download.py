@@ -4,7 +4,7 @@ import hashlib
 import http.client
 import logging
 import os
-import tempfile
+import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -56,12 +56,28 @@ def _is_transient(error, url):
     )
 
 
+def _open_part_file(dest):
+    """Create a new temporary file beside ``dest``; return its path and descriptor.
+
+    Unlike ``tempfile.mkstemp`` (always 0600), the file is created with mode
+    0666 filtered by the umask (and the folder's default ACL), so the cached file
+    gets the permissions any other newly created file would have.
+    """
+    directory = os.path.dirname(dest) or "."
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = f".{os.path.basename(dest)}.{secrets.token_hex(8)}.part"
+        tmp = os.path.join(directory, name)
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {dest}")
+
+
 def _fetch_once(url, dest, sha256, timeout):
     """Download ``url`` to a temporary file beside ``dest``; rename on success."""
-    directory = os.path.dirname(dest) or "."
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(dest)}.", suffix=".part", dir=directory
-    )
+    tmp, fd = _open_part_file(dest)
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
@@ -104,7 +120,7 @@ def download(urls, dest, sha256, *, n_retries=3, delay=1.0, timeout=30.0, hint=N
     408, 429), a truncated body or a checksum mismatch. Other errors (unknown
     host, connection refused, 404, any error on a ``file:`` URL) move on to the
     next URL at once. Nothing is written to ``dest`` unless the complete file
-    passed the SHA-256 check.
+    passed the SHA-256 check; it then has the permissions the umask allows.
 
     Parameters
     ----------

@@ -212,7 +212,9 @@ def fetch_mnist(
     ``train-images-idx3-ubyte.gz``), into ``<data_home>/<variant>/``: files
     found there are verified by SHA-256 and used as they are. Or pass
     ``mirror="file:///path/to/folder/"`` (or set ``SKLEARN_MNIST_MIRROR`` to
-    it): they are then verified and copied into the cache.
+    it): they are then verified and copied into the cache. Cached files get
+    the permissions the umask allows (0644 under umask 022), so a cache can be
+    shared.
 
     Examples
     --------
