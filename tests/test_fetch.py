@@ -1,15 +1,23 @@
 """fetch_mnist's real download code against a local HTTP server on 127.0.0.1."""
 
+import errno
 import gzip
 import hashlib
+import http.client
 import http.server
+import logging
+import os
+import socket
+import ssl
+import stat
 import threading
 import time
+import urllib.error
 
 import numpy as np
 import pytest
 
-from sklearn_mnist.datasets import _fetch, fetch_mnist, save_idx
+from sklearn_mnist.datasets import _download, _fetch, fetch_mnist, save_idx
 
 N_TRAIN, N_TEST = 7, 3
 NAMES = [
@@ -199,16 +207,16 @@ def test_retries_after_a_server_error(files, server, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "behaviour, match",
+    "behaviour, match, attempts",
     [
-        ("404", "404"),
-        ("truncated", "ncomplete|truncated"),
-        ("corrupted", "checksum"),
-        ("hang", "timed out"),
+        ("404", "404", 1),  # retrying would not help
+        ("truncated", "ncomplete|truncated", 2),
+        ("corrupted", "checksum", 2),
+        ("hang", "timed out", 2),
     ],
 )
 def test_failed_download_leaves_nothing_in_the_cache(
-    files, server, tmp_path, behaviour, match
+    files, server, tmp_path, behaviour, match, attempts
 ):
     _, payload = files
     server.serve("/m", payload, behaviour=behaviour, only=NAMES[0])
@@ -222,6 +230,7 @@ def test_failed_download_leaves_nothing_in_the_cache(
             timeout=0.5,
         )
     assert time.monotonic() - start < 2.9  # the hang was cut by the timeout
+    assert server.hits[f"/m/{NAMES[0]}"] == attempts
     assert _cache_listing(tmp_path) == []
     # Nothing half-written means a later fetch with a good server just works.
     server.serve("/m", payload)
@@ -276,3 +285,158 @@ def test_canonical_mirrors_are_used_by_default(monkeypatch, tmp_path):
     with pytest.raises(OSError, match="offline"):
         fetch_mnist(data_home=tmp_path)
     assert seen[0][0] == "https://ossci-datasets.s3.amazonaws.com/mnist/" + NAMES[0]
+
+
+# --- Offline: what is retried, the hint, local files (issue #14) -----------------
+
+
+def _closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens: connection refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def attempts(monkeypatch):
+    """Counts the download attempts per URL."""
+    seen = {}
+    fetch_once = _download._fetch_once
+
+    def counting(url, *args, **kwargs):
+        seen[url] = seen.get(url, 0) + 1
+        return fetch_once(url, *args, **kwargs)
+
+    monkeypatch.setattr(_download, "_fetch_once", counting)
+    return seen
+
+
+def test_offline_each_mirror_is_tried_once_and_the_error_says_what_to_do(
+    files, tmp_path, monkeypatch, attempts, caplog
+):
+    mirrors = [_closed_port_url() + "a/", _closed_port_url() + "b/"]
+    monkeypatch.setitem(_fetch._VARIANTS["mnist"], "mirrors", mirrors)
+    with caplog.at_level(logging.INFO, logger="sklearn_mnist"):
+        with pytest.raises(OSError) as info:
+            fetch_mnist(data_home=tmp_path, n_retries=3, delay=10.0, timeout=1.0)
+    # Connection refused: no retry on the same URL (and no 10 s delay).
+    assert attempts == {m + NAMES[0]: 1 for m in mirrors}
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2
+    message = str(info.value)
+    assert message.startswith(f"Could not download {NAMES[0]} from any mirror")
+    assert all(m + NAMES[0] in message for m in mirrors)
+    assert "Connection refused" in message
+    hint = message[message.index("refused", message.index(mirrors[1])) :]
+    assert str(tmp_path / "mnist") in hint and "data_home=" in hint
+    assert "checksum" in hint and _fetch.MIRROR_ENV_VAR in hint
+    assert message.endswith('fetch_mnist(mirror="file:///path/to/folder/").')
+    assert _cache_listing(tmp_path) == []
+
+
+def _http(code):
+    return urllib.error.HTTPError("http://a.example/x", code, "", None, None)
+
+
+def _url(reason):
+    return urllib.error.URLError(reason)
+
+
+@pytest.mark.parametrize(
+    "error, retried",
+    [
+        pytest.param(_url(socket.gaierror(-2, "Name unknown")), 0, id="dns"),
+        pytest.param(_url(ConnectionRefusedError(111, "refused")), 0, id="refused"),
+        pytest.param(_url(OSError(errno.ENETUNREACH, "Unreachable")), 0, id="no-net"),
+        pytest.param(_url(ssl.SSLCertVerificationError("bad")), 0, id="certificate"),
+        pytest.param(_url("unknown url type: gopher"), 0, id="url-type"),
+        pytest.param(ValueError("unknown url type: 'dir/x'"), 0, id="no-scheme"),
+        pytest.param(_http(404), 0, id="404"),
+        pytest.param(_http(403), 0, id="403"),
+        pytest.param(_http(500), 2, id="500"),
+        pytest.param(_http(503), 2, id="503"),
+        pytest.param(_http(429), 2, id="429"),
+        pytest.param(_url(TimeoutError("timed out")), 2, id="connect-timeout"),
+        pytest.param(TimeoutError("timed out"), 2, id="read-timeout"),
+        pytest.param(ConnectionResetError(104, "reset"), 2, id="reset"),
+        pytest.param(http.client.RemoteDisconnected("closed"), 2, id="disconnected"),
+        pytest.param(http.client.IncompleteRead(b"abc", 10), 2, id="incomplete"),
+    ],
+)
+def test_only_transient_errors_are_retried(tmp_path, monkeypatch, error, retried):
+    calls = []
+
+    def failing_urlopen(url, timeout):
+        calls.append(url)
+        raise error
+
+    monkeypatch.setattr(_download.urllib.request, "urlopen", failing_urlopen)
+    urls = ["http://a.example/x", "http://b.example/x"]
+    with pytest.raises(OSError, match="Could not download x from any mirror"):
+        _download.download(urls, str(tmp_path / "x"), "0" * 64, n_retries=2, delay=0)
+    assert calls == [urls[0]] * (1 + retried) + [urls[1]] * (1 + retried)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _write_folder(folder, payload, corrupt=None):
+    folder.mkdir()
+    for name, body in payload.items():
+        if name == corrupt:
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
+        (folder / name).write_bytes(body)
+    return folder
+
+
+def test_file_mirror(files, tmp_path, attempts):
+    arrays, payload = files
+    folder = _write_folder(tmp_path / "local copy", payload)  # %20 in the URI
+    home = tmp_path / "home"
+    bunch = fetch_mnist(data_home=home, mirror=folder.as_uri(), **FAST)
+    np.testing.assert_array_equal(bunch.images, arrays[NAMES[0]])
+    assert _cache_listing(home) == sorted(NAMES[:2])
+    assert sorted(attempts) == [f"{folder.as_uri()}/{n}" for n in NAMES[:2]]
+
+
+def test_file_mirror_with_wrong_files_fails_the_checksum(files, tmp_path, attempts):
+    _, payload = files
+    folder = _write_folder(tmp_path / "copy", payload, corrupt=NAMES[0])
+    home = tmp_path / "home"
+    with pytest.raises(OSError, match="checksum mismatch"):
+        fetch_mnist(data_home=home, mirror=folder.as_uri(), n_retries=2, delay=0)
+    assert attempts == {f"{folder.as_uri()}/{NAMES[0]}": 1}  # local: no retry
+    assert _cache_listing(home) == []
+
+
+def test_file_mirror_missing_file(files, tmp_path, attempts):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with pytest.raises(OSError, match="No such file"):
+        fetch_mnist(data_home=tmp_path / "home", mirror=folder.as_uri(), n_retries=2)
+    assert list(attempts.values()) == [1]
+
+
+def test_files_put_in_data_home_by_hand_are_used_offline(files, tmp_path, attempts):
+    arrays, payload = files
+    _write_folder(tmp_path / "mnist", payload)
+    bunch = fetch_mnist(data_home=tmp_path, mirror=_closed_port_url(), **FAST)
+    np.testing.assert_array_equal(bunch.images, arrays[NAMES[0]])
+    assert attempts == {}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize(
+    "umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)]
+)
+def test_cached_files_get_the_permissions_the_umask_allows(
+    files, server, tmp_path, umask, mode
+):
+    _, payload = files
+    server.serve("/m", payload)
+    previous = os.umask(umask)
+    try:
+        fetch_mnist(data_home=tmp_path, mirror=server.url + "/m", **FAST)
+    finally:
+        os.umask(previous)
+    for name in NAMES[:2]:
+        assert stat.S_IMODE((tmp_path / "mnist" / name).stat().st_mode) == mode

@@ -4,9 +4,10 @@ import hashlib
 import http.client
 import logging
 import os
-import tempfile
+import secrets
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from tqdm.auto import tqdm
@@ -25,12 +26,58 @@ def sha256sum(path):
     return digest.hexdigest()
 
 
+class _BadDownload(OSError):
+    """The server answered, but not with the file: truncated or corrupted."""
+
+
+def _is_transient(error, url):
+    """Whether trying ``url`` again after ``error`` may succeed.
+
+    Timeouts, reset connections, server errors (5xx, 408, 429) and truncated or
+    corrupted bodies may go away; an unknown host, a refused connection, a
+    missing page, a bad certificate or a local ``file:`` URL will not.
+    """
+    if urllib.parse.urlsplit(url).scheme == "file":
+        return False  # a local file reads the same every time
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code >= 500 or error.code in (408, 429)
+    if isinstance(error, urllib.error.URLError):
+        error = error.reason  # what went wrong while connecting
+    return isinstance(
+        error,
+        (
+            TimeoutError,
+            ConnectionResetError,  # includes http.client.RemoteDisconnected
+            ConnectionAbortedError,
+            BrokenPipeError,
+            http.client.IncompleteRead,
+            _BadDownload,
+        ),
+    )
+
+
+def _open_part_file(dest):
+    """Create a new temporary file beside ``dest``; return its path and descriptor.
+
+    Unlike ``tempfile.mkstemp`` (always 0600), the file is created with mode
+    0666 filtered by the umask (and the folder's default ACL), so the cached file
+    gets the permissions any other newly created file would have.
+    """
+    directory = os.path.dirname(dest) or "."
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = f".{os.path.basename(dest)}.{secrets.token_hex(8)}.part"
+        tmp = os.path.join(directory, name)
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {dest}")
+
+
 def _fetch_once(url, dest, sha256, timeout):
     """Download ``url`` to a temporary file beside ``dest``; rename on success."""
-    directory = os.path.dirname(dest) or "."
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(dest)}.", suffix=".part", dir=directory
-    )
+    tmp, fd = _open_part_file(dest)
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
@@ -52,10 +99,10 @@ def _fetch_once(url, dest, sha256, timeout):
                         received += len(chunk)
                         bar.update(len(chunk))
         if total is not None and received != total:
-            raise OSError(f"truncated download: got {received} of {total} bytes")
+            raise _BadDownload(f"truncated download: got {received} of {total} bytes")
         actual = digest.hexdigest()
         if actual != sha256:
-            raise OSError(
+            raise _BadDownload(
                 f"checksum mismatch: SHA-256 {actual} differs from the expected "
                 f"{sha256}; the file may be corrupted"
             )
@@ -65,16 +112,43 @@ def _fetch_once(url, dest, sha256, timeout):
             os.remove(tmp)
 
 
-def download(urls, dest, sha256, *, n_retries=3, delay=1.0, timeout=30.0):
+def download(urls, dest, sha256, *, n_retries=3, delay=1.0, timeout=30.0, hint=None):
     """Download the first of ``urls`` that yields a file with the right checksum.
 
-    Each URL is tried ``1 + n_retries`` times. Nothing is written to ``dest``
-    unless the complete file passed the SHA-256 check.
+    Each URL is tried once, and up to ``n_retries`` more times after an error
+    that may be transient: a timeout, a reset connection, a server error (5xx,
+    408, 429), a truncated body or a checksum mismatch. Other errors (unknown
+    host, connection refused, 404, any error on a ``file:`` URL) move on to the
+    next URL at once. Nothing is written to ``dest`` unless the complete file
+    passed the SHA-256 check; it then has the permissions the umask allows.
+
+    Parameters
+    ----------
+    urls : list of str
+        Where to download from, in order: ``http(s)``, ``ftp`` or ``file`` URLs.
+    dest : str
+        Destination path; its folder must exist.
+    sha256 : str
+        Expected SHA-256 hex digest of the file.
+    n_retries : int, default=3
+        Extra attempts per URL after a transient error.
+    delay : float, default=1.0
+        Seconds between attempts on the same URL.
+    timeout : float, default=30.0
+        Seconds to wait for the server before an attempt counts as failed.
+    hint : str, default=None
+        Appended to the error message when every URL failed.
+
+    Returns
+    -------
+    dest : str
+        The destination path.
 
     Raises
     ------
     OSError
-        If every attempt failed; the message lists the last error per URL.
+        If every URL failed; the message lists the last error per URL, then
+        ``hint``.
     """
     errors = []
     for url in urls:
@@ -83,18 +157,18 @@ def download(urls, dest, sha256, *, n_retries=3, delay=1.0, timeout=30.0):
             try:
                 _fetch_once(url, dest, sha256, timeout)
                 return dest
-            except urllib.error.HTTPError as exc:
-                error = exc
-                if 400 <= exc.code < 500:  # not found, forbidden: retrying won't help
-                    break
             except (OSError, ValueError, http.client.HTTPException) as exc:
-                # URLError, timeouts, resets, incomplete reads, bad checksums
                 error = exc
-            logger.warning("Download of %s failed: %s", url, error)
-            if attempt < n_retries:
-                time.sleep(delay)
+            if attempt == n_retries or not _is_transient(error, url):
+                logger.warning("Download of %s failed: %s", url, error)
+                break
+            logger.warning(
+                "Download of %s failed: %s; retrying in %g s", url, error, delay
+            )
+            time.sleep(delay)
         errors.append(f"{url}: {error}")
-    raise OSError(
+    message = (
         f"Could not download {os.path.basename(dest)} from any mirror:\n  "
         + "\n  ".join(errors)
     )
+    raise OSError(f"{message}\n{hint}" if hint else message)

@@ -117,7 +117,20 @@ def _cached_file(name, variant, directory, bases, download_if_missing, **dl_kw):
     elif not download_if_missing:
         raise OSError("Data not found and download_if_missing is False")
     os.makedirs(directory, exist_ok=True)
-    return download([b + name for b in bases], path, expected, **dl_kw)
+    return download(
+        [b + name for b in bases], path, expected, hint=_local_hint(directory), **dl_kw
+    )
+
+
+def _local_hint(directory):
+    """How to use files one already has, for the error when every mirror failed."""
+    return (
+        "To use local copies instead, put the files under their canonical names in "
+        f"{os.path.join(directory, '')} (<data_home>/<variant>/, see data_home=): "
+        "they are checksum-verified and used without downloading. Or point the "
+        f"{MIRROR_ENV_VAR} environment variable or mirror= at a folder holding "
+        'them, e.g. fetch_mnist(mirror="file:///path/to/folder/").'
+    )
 
 
 def fetch_mnist(
@@ -153,17 +166,26 @@ def fetch_mnist(
         If False, raise an ``OSError`` when the data are not cached.
     mirror : str, default=None
         Base URL to download from instead of the canonical mirrors, for users
-        behind a firewall. ``{variant}`` in it is replaced by the variant name.
-        When None, the environment variable ``SKLEARN_MNIST_MIRROR`` is used if set.
+        behind a firewall: ``http(s)://``, ``ftp://`` or ``file://`` with an
+        absolute path, such as ``"file:///path/to/folder/"`` for a local folder
+        holding the files under their canonical names (percent-encode special
+        characters, or use ``pathlib.Path(folder).absolute().as_uri()``). Files
+        fetched from it are checksum-verified and copied into the cache like
+        downloads. ``{variant}`` in it is replaced by the variant name. When
+        None, the environment variable ``SKLEARN_MNIST_MIRROR`` is used if set.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     as_frame : bool, default=False
         If True, ``data`` is a pandas DataFrame, ``target`` a Series and
         ``frame`` a DataFrame holding both.
     n_retries : int, default=3
-        Extra attempts per mirror after a network error.
+        Extra attempts per mirror after an error that may be transient: a
+        timeout, a reset connection, a server error (5xx), a truncated or
+        corrupted download. Other errors (unknown host, connection refused,
+        404, any error on a ``file://`` mirror) move on to the next mirror at
+        once.
     delay : float, default=1.0
-        Seconds between attempts.
+        Seconds between attempts on the same mirror.
     timeout : float, default=30.0
         Seconds to wait for the server before an attempt counts as failed.
 
@@ -180,7 +202,19 @@ def fetch_mnist(
     ValueError
         For an unknown ``variant`` or ``subset``.
     OSError
-        If the data are missing and cannot be downloaded.
+        If the data are missing and cannot be downloaded; when every mirror
+        failed, the message ends with how to use local files instead.
+
+    Notes
+    -----
+    Offline, or with the files at hand, there are two ways to skip the
+    download. Copy them, under their canonical names (for example
+    ``train-images-idx3-ubyte.gz``), into ``<data_home>/<variant>/``: files
+    found there are verified by SHA-256 and used as they are. Or pass
+    ``mirror="file:///path/to/folder/"`` (or set ``SKLEARN_MNIST_MIRROR`` to
+    it): they are then verified and copied into the cache. Cached files get
+    the permissions the umask allows (0644 under umask 022), so a cache can be
+    shared.
 
     Examples
     --------

@@ -6,7 +6,10 @@ big-endian byte order. Files may be gzip-compressed.
 """
 
 import gzip
+import math
 import os
+import stat
+import struct
 import zlib
 
 import numpy as np
@@ -24,61 +27,125 @@ _CODE_TO_DTYPE = {
 }
 _KIND_SIZE_TO_CODE = {(d.kind, d.itemsize): code for code, d in _CODE_TO_DTYPE.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+# Deflate expands its input at most 1032:1 (a 258-byte match coded in 2 bits), so
+# a gzip file of n bytes, headers included, inflates to at most 1032 * n bytes.
+_MAX_INFLATE_RATIO = 1032
+# Bytes read (and, for gzip, inflated) per call: bounds the temporary copies.
+_CHUNK = 1 << 20
 
 
-def _read_bytes(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(
-                f"{os.fspath(path)!r} looks gzip-compressed but could not be "
-                f"decompressed (truncated or corrupted gzip stream): {exc}"
-            ) from exc
-    return raw
+def _read_up_to(f, n):
+    """``n`` bytes from ``f``, fewer only where the stream ends."""
+    parts, got = [], 0
+    while got < n:
+        part = f.read(n - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
 
 
-def _parse_idx(raw, name="<bytes>"):
-    if len(raw) < 4:
+def _read_into(f, view):
+    """Fill ``view`` from ``f`` chunk by chunk; the number of bytes read."""
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got : got + _CHUNK])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _read_idx(f, name, file_size, compressed):
+    """Parse the IDX stream ``f``, reading no more than its header declares + 1.
+
+    ``file_size`` is the size of the file on disk (None if unknown, e.g. a pipe);
+    ``compressed`` says whether ``f`` inflates a gzip file of that size. Every
+    check that can be made from the header is made before the data are allocated.
+    """
+    has = "the decompressed file has" if compressed else "the file has"
+    magic = _read_up_to(f, 4)
+    if len(magic) < 4:
         raise ValueError(
             f"{name}: truncated IDX file: expected at least a 4-byte magic number, "
-            f"got {len(raw)} bytes"
+            f"got {len(magic)} bytes"
         )
-    zero, code, ndim = raw[:2], raw[2], raw[3]
-    if zero != b"\x00\x00" or code not in _CODE_TO_DTYPE or ndim == 0:
+    code, ndim = magic[2], magic[3]
+    if magic[:2] != b"\x00\x00" or code not in _CODE_TO_DTYPE or ndim == 0:
         raise ValueError(
-            f"{name}: wrong magic number 0x{raw[:4].hex()}: expected "
+            f"{name}: wrong magic number 0x{magic.hex()}: expected "
             "0x0000TTDD with type code TT in "
             f"{sorted(hex(c) for c in _CODE_TO_DTYPE)} and DD >= 1 dimensions"
         )
     header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
+    dims = _read_up_to(f, 4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(
             f"{name}: truncated IDX header: {ndim} dimensions need "
-            f"{header_len} header bytes, the file has {len(raw)}"
+            f"{header_len} header bytes, {has} {4 + len(dims)}"
         )
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    shape = struct.unpack(f">{ndim}I", dims)
     dtype = _CODE_TO_DTYPE[code]
-    expected = header_len + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) < expected:
+    # Python ints: 2**32 - 1 per dimension, up to 255 dimensions, no overflow.
+    nbytes = math.prod(shape) * dtype.itemsize
+    expected = header_len + nbytes
+    declares = f"header declares shape {shape} of {dtype.name}"
+    if file_size is not None and not compressed:
+        if file_size < expected:
+            raise ValueError(
+                f"{name}: truncated IDX data (or corrupted header): {declares}, "
+                f"which needs {expected} bytes, the file has {file_size}"
+            )
+        if file_size > expected:
+            raise ValueError(
+                f"{name}: {file_size - expected} bytes of trailing garbage after "
+                f"the data declared by the header (shape {shape}, {dtype.name})"
+            )
+    if file_size is not None and compressed:
+        limit = _MAX_INFLATE_RATIO * file_size
+        if expected > limit:
+            raise ValueError(
+                f"{name}: truncated IDX data or corrupted header: {declares}, which "
+                f"needs {expected} bytes, but a gzip file of {file_size} bytes "
+                f"inflates to at most {limit} ({_MAX_INFLATE_RATIO}:1)"
+            )
+    # NumPy's limit applies to the product of the nonzero dimensions, so even
+    # an empty array can have an unrepresentable shape.
+    span = math.prod(d for d in shape if d) * dtype.itemsize
+    if span > np.iinfo(np.intp).max:
         raise ValueError(
-            f"{name}: truncated IDX data: header declares shape {shape} of "
-            f"{dtype.name}, which needs {expected} bytes, the file has {len(raw)}"
+            f"{name}: {declares}, which NumPy cannot represent: its nonzero "
+            f"dimensions span {span} bytes, more than {np.iinfo(np.intp).max}"
         )
-    if len(raw) > expected:
+
+    native = dtype.newbyteorder("=")
+    array = np.empty(shape, dtype=native)
+    got = _read_into(f, memoryview(array.reshape(-1).view(np.uint8)))
+    if got < nbytes:
         raise ValueError(
-            f"{name}: {len(raw) - expected} bytes of trailing garbage after the "
-            f"data declared by the header (shape {shape}, {dtype.name})"
+            f"{name}: truncated IDX data: {declares}, which needs {expected} "
+            f"bytes, {has} {header_len + got}"
         )
-    data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
-    # Native byte order, writeable, owning its memory.
-    return data.astype(dtype.newbyteorder("="), copy=True)
+    if f.read(1):
+        raise ValueError(
+            f"{name}: trailing garbage after the {expected} bytes declared by the "
+            f"header (shape {shape}, {dtype.name})"
+            + ("; the rest was not decompressed" if compressed else "")
+        )
+    if dtype != native:
+        array.byteswap(inplace=True)
+    return array
 
 
 def load_idx(path):
     """Read one IDX file, gzip-compressed or raw.
+
+    The file is streamed: the header is read and checked first, then exactly the
+    declared data are read (inflated) into the result, so memory use stays near
+    the size of the array whatever the file holds, and a header that declares
+    more data than the file can hold (raw: its size; gzip: 1032 times its size,
+    deflate's largest expansion) is refused before anything is allocated.
 
     Parameters
     ----------
@@ -95,7 +162,8 @@ def load_idx(path):
     ------
     ValueError
         If the file is truncated, has a wrong magic number, holds fewer or more
-        bytes than its header declares, or is a broken gzip stream.
+        bytes than its header declares, declares a shape NumPy cannot
+        represent, or is a broken gzip stream.
 
     Examples
     --------
@@ -106,7 +174,20 @@ def load_idx(path):
     >>> load_idx(path).shape
     (2, 2, 2)
     """
-    return _parse_idx(_read_bytes(path), name=repr(os.fspath(path)))
+    name = repr(os.fspath(path))
+    with open(path, "rb") as f:
+        info = os.fstat(f.fileno())
+        file_size = info.st_size if stat.S_ISREG(info.st_mode) else None
+        if f.peek(2)[:2] != _GZIP_MAGIC:
+            return _read_idx(f, name, file_size, compressed=False)
+        try:
+            with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                return _read_idx(stream, name, file_size, compressed=True)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ValueError(
+                f"{name} looks gzip-compressed but could not be decompressed "
+                f"(truncated or corrupted gzip stream): {exc}"
+            ) from exc
 
 
 def _to_idx_bytes(array):
