@@ -201,7 +201,9 @@ def test_robust_scorer_selects_in_a_grid_search(data):
 
 def test_adversarial_training_makes_the_model_more_robust(data):
     X_tr, X_te, y_tr, y_te = data
-    common = dict(max_epochs=6, batch_size=64, random_state=0, device="cpu")
+    common = dict(
+        max_epochs=6, batch_size=64, augment=None, random_state=0, device="cpu"
+    )
     plain = CNNClassifier(**common).fit(X_tr, y_tr)
     robust = CNNClassifier(
         adversarial=FGSMPerturber(eps=0.2, random_start=True), **common

@@ -85,9 +85,7 @@ def test_concurrent_predict_from_four_threads(data):
 def test_crafting_an_adversarial_batch_leaves_batch_norm_statistics(data):
     X, y, _, _ = data
     clf = _small_cnn(device="cpu").fit(X, y)
-    norms = [
-        m for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)
-    ]
+    norms = [m for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert norms
     before = [
         (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.item())

@@ -3,7 +3,7 @@
 from ._backbones import Backbone, load_backbone
 from ._base import BaseImageClassifier
 from ._batch import batch_norm_frozen
-from ._callbacks import OneCycle, ThreadShare
+from ._callbacks import OneCycle, ThreadShare, one_cycle
 from ._cnn import CNNClassifier
 from ._mlp import MLPNetClassifier
 from ._modules import CNNModule, MLPModule
@@ -23,4 +23,5 @@ __all__ = [
     "TransferModule",
     "batch_norm_frozen",
     "load_backbone",
+    "one_cycle",
 ]

@@ -3,33 +3,44 @@
 import contextlib
 import logging
 import math
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
 )
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import ValidSplit
 from torch import nn
 
 from ..utils import (
     announce_fit,
-    infer_clip_range,
+    image_layout,
     sample_shape,
     thread_budget,
+    to_channels_first,
     validate_images,
 )
 from ._batch import apply_batch_transform
 from ._callbacks import OneCycle, ThreadShare
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
+from ._inputs import (
+    check_input_range,
+    encode_labels,
+    fit_label_encoder,
+    pixel_stats,
+    training_weights,
+)
 from ._persist import save_safetensors
+from ._plan import AutoDefaults, plan_training
 from ._precision import MixedPrecision
 
 logger = logging.getLogger(__name__)
@@ -39,6 +50,10 @@ __all__ = ["BaseImageClassifier"]
 _PREDICT_BATCH = 1024
 
 
+def _noop(*args, **kwargs):
+    pass
+
+
 class BaseImageClassifier(NeuralNetClassifier):
     """skorch ``NeuralNetClassifier`` with scikit-learn's contracts for images.
 
@@ -46,13 +61,20 @@ class BaseImageClassifier(NeuralNetClassifier):
     to skorch, each through skorch's own hooks:
 
     - input validation (``n_features_in_``, ``feature_names_in_``, clear
-      ``ValueError`` for NaN, infinity, wrong feature counts, one class);
-    - flat rows ``(n, h*w)``, images ``(n, h, w)`` or ``(n, c, h, w)``, uint8 or
-      float, NumPy or pandas, reshaped to ``image_shape_``;
+      ``ValueError`` for NaN, infinity, wrong feature counts, one class) and
+      every parameter checked at fit (``_parameter_constraints``);
+    - flat rows ``(n, h*w)``, images ``(n, h, w)``, ``(n, c, h, w)`` or
+      channels-last ``(n, h, w, c)`` with 1, 3 or 4 channels, uint8 or float,
+      NumPy or pandas; ``predict`` takes the layout seen at fit or the same
+      images channels-first/last, and refuses other shapes;
     - labels of any type, encoded in ``fit`` and decoded by ``predict``;
+      ``sample_weight`` and ``class_weight``;
     - pixels standardised with the training set's mean and standard deviation
       inside ``infer`` (so 0..255 and 0..1 inputs give the same model, and
-      gradients with respect to the raw pixels are available);
+      gradients with respect to the raw pixels are available); a warning when
+      ``predict`` gets data scaled differently;
+    - training length, batch size and augmentation that adapt to the data size
+      (``"auto"``, see ``_plan.py``), scikit-learn-style early stopping;
     - a fast data path (:class:`InMemoryDataset` / :class:`TensorBatchIterator`)
       in ``get_dataset`` / ``get_iterator``;
     - one path for a training batch: :meth:`transform_batch` (augmentation,
@@ -66,27 +88,41 @@ class BaseImageClassifier(NeuralNetClassifier):
     module : type or nn.Module
         The network; built with ``in_shape`` and ``n_classes`` from the data and
         every ``module__*`` parameter.
-    criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks
+    criterion, optimizer, lr, train_split, callbacks
         As in skorch. ``train_split=None`` (the default) trains on all data, as
-        scikit-learn estimators do; pass ``skorch.dataset.ValidSplit(0.1)`` for a
-        validation split.
+        scikit-learn estimators do; ``early_stopping=True`` holds out a
+        validation set itself.
+    max_epochs : int or "auto", default="auto"
+        Passes over the training data. ``"auto"``: the classifier's epochs for
+        large data, but at least its minimum number of optimizer steps, so
+        small training sets get enough updates (resolved per fit into
+        ``max_epochs_``).
+    batch_size : int or "auto", default="auto"
+        ``"auto"``: the classifier's batch size on large data, at most a
+        quarter of the training set (at least 16) on small data
+        (``batch_size_``).
     device : str, default="auto"
         ``"auto"`` uses cuda, then mps, then cpu; or any torch device string.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout and shuffling. The global torch RNG
-        is left as it was.
+        Seeds weight initialisation, dropout, shuffling, augmentation and the
+        validation split. The global torch RNG is left as it was.
     image_shape : tuple of int, default=None
-        ``(h, w)`` or ``(c, h, w)`` of flat input. When None, flat input is
+        ``(h, w)`` or ``(c, h, w)`` of flat input (and of four-dimensional
+        stacks whose channel axis is ambiguous). When None, flat input is
         taken as square one-channel images if the feature count is a square,
         else as one row of pixels ``(1, 1, n_features)``.
     channels_last : bool, default=True
         Feed batches in channels-last memory format (faster on CPU).
-    augment : RandomAffineAugmenter or None, default=None
+    augment : "auto", augmenter or None, default="auto"
         Online augmentation: every training batch is distorted afresh (so every
-        epoch sees new distortions); prediction never is. Any batch transform
-        works (an object with ``transform_batch(net, X, y, *, random_state)``,
-        see ``_batch.py``). Tunable from a grid search as ``augment__rotation``
-        etc.
+        epoch sees new distortions); prediction never is. ``"auto"`` uses
+        ``RandomAffineAugmenter()`` (rotation 10, shift 0.1, zoom 0.1) on
+        image-like data (1, 3 or 4 channels, sides of 8 pixels or more) when
+        the classifier's defaults say so, and nothing on other data; None
+        never augments. Any batch transform works (an object with
+        ``transform_batch(net, X, y, *, random_state)``, see ``_batch.py``).
+        Tunable from a grid search as ``augment__rotation`` once an augmenter
+        is set.
     adversarial : FGSMPerturber or None, default=None
         Adversarial training: in every training batch a fraction
         ``adversarial_ratio`` of the samples is replaced by adversarial examples
@@ -97,22 +133,102 @@ class BaseImageClassifier(NeuralNetClassifier):
         ``FGSMPerturber(eps=0.3, random_start=True, step_size=0.375)`` is Wong
         et al. (2020)'s fast FGSM training. Fit only: prediction never sees it.
         Tunable as ``adversarial__eps`` etc.
-    adversarial_ratio : float, default=1.0
-        Fraction of each batch replaced by adversarial examples. Keep 1.0 for
-        networks with batch norm (the CNN): batches mixing clean and adversarial
-        digits skew its running statistics (measured in benchmarks/RESULTS.md:
-        75.84% clean accuracy with 0.8).
+    adversarial_ratio : float in (0, 1], default=1.0
+        Fraction of each batch replaced by adversarial examples.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified) and
+        stop when the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; the best epoch's weights are kept. As in
+        scikit-learn's ``MLPClassifier``; built on skorch's ``EarlyStopping``.
+    validation_fraction : float in (0, 1), default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn
+        (``{label: weight}``, or ``"balanced"``: inversely proportional to
+        class frequencies); multiplied with ``sample_weight``.
+    warm_start : bool, default=False
+        ``fit`` continues from the fitted network, keeping its classes, label
+        encoding and input statistics (labels it has not seen are refused);
+        each such fit runs a new learning-rate cycle.
     mixed_precision : {None, "bfloat16", "float16"}, default=None
         Run the network under ``torch.autocast`` with this dtype (for CUDA
         GPUs with tensor cores; CPUs support it too but rarely gain).
         ``"float16"`` adds a gradient scaler against underflow. Weights stay
         float32 and predicted probabilities are float32.
     verbose : int, default=0
-        skorch's epoch table when 1.
+        Silent by default; 1 prints skorch's epoch table.
     **kwargs
         Any other skorch parameter, e.g. ``module__dropout=0.3`` or
         ``optimizer__weight_decay=1e-4``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame with string column names.
+    image_shape_ : tuple of int
+        ``(channels, height, width)`` the network sees.
+    input_layout_ : {"channels_first", "channels_last"}
+        How the training images were laid out (flat rows of channels-last
+        images are read channels-last too).
+    input_mean_, input_std_ : float
+        Pixel statistics of the training data (standardisation).
+    input_range_ : (float, float)
+        The valid input range attacks use: (0, 255) or (0, 1).
+    data_range_ : (float, float)
+        The smallest and largest training value.
+    batch_size_, max_epochs_, steps_per_epoch_ : int
+        The resolved training plan.
+    augment_ : augmenter or None
+        The augmenter the fit used.
+    n_iter_ : int
+        Epochs run (fewer than ``max_epochs_`` after early stopping).
+    device_ : str
+        The torch device the network is on.
     """
+
+    #: What "auto" means for this classifier (see _plan.py); subclasses override.
+    auto_defaults = AutoDefaults(batch_size=128, epochs=10, min_steps=1000)
+
+    _parameter_constraints = {
+        "module": [type, nn.Module],
+        "criterion": [type, nn.Module],
+        "optimizer": [type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "train_split": [None, callable],
+        "callbacks": [None, list, StrOptions({"disable"})],
+        "device": [str, torch.device, None],
+        "random_state": ["random_state"],
+        "image_shape": [None, tuple, list],
+        "channels_last": ["boolean"],
+        "augment": [
+            None,
+            StrOptions({"auto"}),
+            HasMethods(["transform_batch"]),
+            HasMethods(["augment_tensor"]),
+        ],
+        "adversarial": [None, HasMethods(["transform_batch"])],
+        "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+        "warm_start": ["boolean"],
+        "mixed_precision": [None, StrOptions({"bfloat16", "float16"})],
+        "verbose": ["verbose"],
+        "classes": [None, "array-like"],
+    }
 
     def __init__(
         self,
@@ -121,17 +237,23 @@ class BaseImageClassifier(NeuralNetClassifier):
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
-        max_epochs=10,
-        batch_size=128,
+        max_epochs="auto",
+        batch_size="auto",
         train_split=None,
         callbacks=None,
         device="auto",
         random_state=None,
         image_shape=None,
         channels_last=True,
-        augment=None,
+        augment="auto",
         adversarial=None,
         adversarial_ratio=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        class_weight=None,
+        warm_start=False,
         mixed_precision=None,
         verbose=0,
         **kwargs,
@@ -146,6 +268,7 @@ class BaseImageClassifier(NeuralNetClassifier):
             train_split=train_split,
             callbacks=callbacks,
             device=device,
+            warm_start=warm_start,
             verbose=verbose,
             **kwargs,
         )
@@ -155,19 +278,38 @@ class BaseImageClassifier(NeuralNetClassifier):
         self.augment = augment
         self.adversarial = adversarial
         self.adversarial_ratio = adversarial_ratio
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
         self.mixed_precision = mixed_precision
 
     # ------------------------------------------------------------------ skorch
     @property
     def _default_callbacks(self):
-        return [
+        callbacks = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("lr_schedule", OneCycle()),
             ("thread_share", ThreadShare()),
-            ("print_log", PrintLog()),
         ]
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=True,
+                        sink=print if self.verbose else _noop,
+                    ),
+                )
+            )
+        return callbacks + [("print_log", PrintLog())]
 
     def initialize(self):
         # The one place "auto" is resolved; skorch's own code that would move
@@ -188,6 +330,16 @@ class BaseImageClassifier(NeuralNetClassifier):
             if isinstance(self.criterion_, nn.Module):
                 criterion = self.criterion_.to(self.device_)
                 self.criterion_ = self.torch_compile(criterion, name="criterion")
+        return self
+
+    def initialize_criterion(self):
+        # Per-sample losses, so sample weights can weigh them (get_loss).
+        kwargs = self.get_params_for("criterion")
+        if isinstance(self.criterion, type) and issubclass(
+            self.criterion, nn.modules.loss._Loss
+        ):
+            kwargs.setdefault("reduction", "none")
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
 
     def _module_defaults(self):
@@ -225,10 +377,29 @@ class BaseImageClassifier(NeuralNetClassifier):
         return (x - self.input_mean_) * (1.0 / self.input_std_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = torch.as_tensor(y_true, device=self.device_)
+        """The mean loss of the batch, weighted by the sample weights if any.
+
+        ``y_true`` is the labels, or ``(labels, weights)`` when the fit has
+        sample weights (:class:`TensorBatchIterator` yields them so).
+        """
+        labels, weight = y_true if isinstance(y_true, tuple) else (y_true, None)
+        labels = torch.as_tensor(labels, device=self.device_)
         if isinstance(self.criterion_, nn.NLLLoss):  # as skorch's classifier
             y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
-        loss = self.criterion_(y_pred, y_true)
+        losses = self.criterion_(y_pred, labels)
+        if losses.ndim == 0:  # a criterion that reduces by itself
+            if weight is not None:
+                raise ValueError(
+                    f"sample weights need per-sample losses, but criterion "
+                    f"{type(self.criterion_).__name__} returns one number; use a "
+                    "criterion with a reduction parameter"
+                )
+            loss = losses
+        elif weight is None:
+            loss = losses.mean()
+        else:
+            weight = weight.to(losses.device, losses.dtype)
+            loss = (losses * weight).sum() / weight.sum()
         return self._mixed_precision().scale(loss) if training else loss
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -238,6 +409,7 @@ class BaseImageClassifier(NeuralNetClassifier):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.__dict__.pop("_fit_precision", None)
+        self.n_iter_ = len(self.history)
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
         # skorch notifies the net before any callback: callbacks (gradient
@@ -257,20 +429,22 @@ class BaseImageClassifier(NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
         self._set_training(True)
-        Xi = self.transform_batch(Xi, yi)
+        labels = yi[0] if isinstance(yi, tuple) else yi
+        Xi = self.transform_batch(Xi, labels)
         return super().train_step_single((Xi, yi), **fit_params)
 
     def transform_batch(self, X, y):
         """The one place a training batch changes before the loss.
 
-        ``augment`` distorts the whole batch, then ``adversarial`` replaces the
+        ``augment_`` distorts the whole batch, then ``adversarial`` replaces the
         first ``adversarial_ratio`` of it (batches are shuffled) by adversarial
         examples against the network as it trains. Both are batch transforms
         (``transform_batch(net, X, y, *, random_state)``).
         """
         rng = self.__dict__.get("_batch_rng")
-        if self.augment is not None:
-            X = apply_batch_transform(self.augment, self, X, y, rng)
+        augment = getattr(self, "augment_", None)
+        if augment is not None:
+            X = apply_batch_transform(augment, self, X, y, rng)
         if self.adversarial is not None:
             k = int(round(self.adversarial_ratio * len(X)))
             if k:
@@ -283,12 +457,25 @@ class BaseImageClassifier(NeuralNetClassifier):
             return InMemoryDataset(X, y)
         return super().get_dataset(X, y)
 
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if not self.early_stopping:
+            return super().get_split_datasets(X, y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        counts = np.bincount(np.asarray(y))
+        stratified = bool(counts[counts > 0].min() >= 2)
+        split = ValidSplit(
+            self.validation_fraction,
+            stratified=stratified,
+            random_state=self.__dict__.get("_split_seed"),
+        )
+        return split(dataset, y if stratified else None)
+
     def get_iterator(self, dataset, training=False):
         base = getattr(dataset, "dataset", dataset)
         if not isinstance(base, InMemoryDataset):
             return super().get_iterator(dataset, training=training)
         prefix = "iterator_train" if training else "iterator_valid"
-        batch_size = self.get_params_for(prefix).get("batch_size", self.batch_size)
+        batch_size = self.get_params_for(prefix).get("batch_size", self.batch_size_)
         if not training:
             batch_size = max(batch_size, _PREDICT_BATCH)
         return TensorBatchIterator(
@@ -299,6 +486,13 @@ class BaseImageClassifier(NeuralNetClassifier):
             device=self.device_,
             channels_last=self.channels_last,
             drop_single=training,
+        )
+
+    def fit_loop(self, X, y=None, epochs=None, *, _routing_method="fit", **kw):
+        if epochs is None:  # a user's partial_fit is one pass, as in scikit-learn
+            epochs = 1 if _routing_method == "partial_fit" else self.max_epochs_
+        return super().fit_loop(
+            X, y, epochs=epochs, _routing_method=_routing_method, **kw
         )
 
     def load_params(self, *args, **kwargs):
@@ -337,17 +531,18 @@ class BaseImageClassifier(NeuralNetClassifier):
         if params:
             super().set_params(**params)
         for owner, sub_params in nested.items():
-            if getattr(self, owner) is None:
-                raise ValueError(
-                    f"Cannot set {sorted(sub_params)} on {owner}=None; pass an "
-                    f"object first, e.g. {owner}="
-                    + (
-                        "RandomAffineAugmenter()"
-                        if owner == "augment"
-                        else "FGSMPerturber()"
-                    )
+            target = getattr(self, owner)
+            if target is None or isinstance(target, str):
+                example = (
+                    "RandomAffineAugmenter()"
+                    if owner == "augment"
+                    else "FGSMPerturber()"
                 )
-            getattr(self, owner).set_params(**sub_params)
+                raise ValueError(
+                    f"Cannot set {sorted(sub_params)} on {owner}={target!r}; pass an "
+                    f"object first, e.g. {owner}={example}"
+                )
+            target.set_params(**sub_params)
         return self
 
     def _get_param_names(self):
@@ -373,6 +568,24 @@ class BaseImageClassifier(NeuralNetClassifier):
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _check_parameters(self):
+        """Every parameter against ``_parameter_constraints``, nested ones too."""
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
+        for name in ("augment", "adversarial"):
+            nested = getattr(self, name)
+            if hasattr(nested, "_validate_params"):
+                nested._validate_params()
+        if self.early_stopping and self.train_split is not None:
+            raise ValueError(
+                "early_stopping=True holds out validation_fraction of the data "
+                "itself; leave train_split=None (got "
+                f"train_split={self.train_split!r})"
+            )
+
     def _validate_X(self, X, reset):
         X = validate_images(
             self, X, reset=reset, dtype=[np.float32, np.uint8, np.float64]
@@ -380,139 +593,227 @@ class BaseImageClassifier(NeuralNetClassifier):
         if X.dtype == np.float64:
             X = X.astype(np.float32)
         if reset:
-            self.image_shape_ = sample_shape(X, self.image_shape)
+            declared = self.image_shape
+            layout = image_layout(X.shape, declared)
+            self.image_shape_ = sample_shape(X, declared)
+            self.input_layout_ = (
+                "channels_last" if layout == "hwc" else ("channels_first")
+            )
+            X = to_channels_first(X, layout)
+        else:
+            X = self._to_fitted_layout(X)
+            check_input_range(type(self).__name__, X, self.data_range_)
         X = np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
         # torch cannot wrap read-only memory (memmaps); copy those.
         return X if X.flags.writeable else X.copy()
 
-    def _validate_y(self, X, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None"
-            )
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        check_classification_targets(y)
-        self.label_encoder_ = LabelEncoder().fit(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, got 1 class: {self.classes_[0]!r}"
-            )
-        return self.label_encoder_.transform(y).astype(np.int64)
+    def _fitted_layout(self, shape):
+        """How a batch of ``shape`` maps to the fitted images: ``"as_is"`` or
+        ``"from_last"`` (channels-last, or flat rows of channels-last images).
 
-    def _fit_input_stats(self, X):
-        """Set what ``_standardize`` and the attacks need from the training X."""
-        self.input_mean_, self.input_std_ = self._pixel_stats(X)
-        self.input_range_ = infer_clip_range(X)
+        Raises a ValueError for any other image shape.
+        """
+        c, h, w = self.image_shape_
+        sample = tuple(int(s) for s in shape[1:])
+        if len(sample) == 1:
+            last = self.input_layout_ == "channels_last" and c > 1
+            return "from_last" if last else "as_is"
+        if sample == (h, w) and c == 1:
+            return "as_is"
+        first, last = sample == (c, h, w), sample == (h, w, c)
+        if first and last:
+            last = self.input_layout_ == "channels_last"
+        if last or first:
+            return "from_last" if last else "as_is"
+        fitted = (c, h, w) if self.input_layout_ == "channels_first" else (h, w, c)
+        raise ValueError(
+            f"X has images of shape {sample}, but {type(self).__name__} was fitted on "
+            f"images of shape {fitted} ({self.input_layout_.replace('_', '-')}); "
+            f"pass flat rows of {c * h * w} values, images of shape {(c, h, w)} or "
+            f"{(h, w, c)}" + (f" or {(h, w)}" if c == 1 else "")
+        )
 
-    @staticmethod
-    def _pixel_stats(X):
-        if X.dtype == np.uint8:
-            counts = np.bincount(X.ravel(), minlength=256).astype(np.float64)
-            values = np.arange(256.0)
-            mean = counts @ values / counts.sum()
-            var = counts @ (values - mean) ** 2 / counts.sum()
+    def _to_fitted_layout(self, X):
+        """``X`` (NumPy) as channels-first images of ``image_shape_``."""
+        if self._fitted_layout(X.shape) == "as_is":
+            return X
+        c, h, w = self.image_shape_
+        return np.moveaxis(X.reshape(len(X), h, w, c), -1, 1)
+
+    def _fit_input_stats(self, X, weight=None):
+        """Set what ``_standardize``, the attacks and the range check need."""
+        self.input_mean_, self.input_std_ = pixel_stats(X, weight)
+        if X.size:
+            self.data_range_ = (float(X.min()), float(X.max()))
         else:
-            flat = X.reshape(len(X), -1)
-            mean = float(np.mean(flat, dtype=np.float64))
-            var = float(np.mean((flat - mean) ** 2, dtype=np.float64))
-        return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
+            self.data_range_ = (0.0, 1.0)
+        low, high = self.data_range_
+        self.input_range_ = (
+            (0.0, 255.0) if X.dtype == np.uint8 or high > 1 else (0.0, 1.0)
+        )
+
+    def _plan(self, n_samples):
+        """Resolve ``"auto"`` batch size, epochs and augmentation for this fit."""
+        n_train = n_samples
+        if self.early_stopping:
+            n_train = max(1, int(n_samples * (1 - self.validation_fraction)))
+        plan = plan_training(self, n_train, self.auto_defaults)
+        self.batch_size_ = plan.batch_size
+        self.max_epochs_ = plan.epochs
+        self.steps_per_epoch_ = plan.steps_per_epoch
+        self.augment_ = plan.augment
+
+    def _training_data(self, X, y, sample_weight):
+        """``(dataset, codes)`` for skorch: zero-weight samples dropped."""
+        weight = training_weights(X, self.classes_[y], sample_weight, self.class_weight)
+        if weight is not None and not weight.all():
+            keep = weight > 0
+            X, y, weight = X[keep], y[keep], weight[keep]
+        return X, y, weight
 
     @contextlib.contextmanager
-    def _fitting(self):
-        """Seeds and the thread budget for one fit."""
-        if self.mixed_precision not in (None, "bfloat16", "float16"):
-            raise ValueError(
-                "mixed_precision must be None, 'bfloat16' or 'float16', got "
-                f"{self.mixed_precision!r}"
-            )
+    def _fitting(self, offset=0):
+        """Seeds (``random_state`` moved on by ``offset``) and the thread budget."""
         # thread_budget also undoes the per-batch changes of ThreadShare.
-        with announce_fit(), thread_budget(), self._seeded():
+        with announce_fit(), thread_budget(), self._seeded(offset):
             try:
                 yield
             finally:
                 self.__dict__.pop("_fit_precision", None)
 
     @contextlib.contextmanager
-    def _seeded(self):
+    def _seeded(self, offset=0):
+        transients = ("_shuffle_generator", "_batch_rng", "_split_seed")
         if self.random_state is None:
             self.__dict__["_batch_rng"] = np.random.RandomState()
+            self.__dict__["_split_seed"] = None
             try:
                 yield
             finally:
-                self.__dict__.pop("_batch_rng", None)
+                for name in transients:
+                    self.__dict__.pop(name, None)
             return
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = (seed + 7919 * offset) % (2**31 - 8)
         devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            # Plain __dict__ entry: transient, never a parameter or fitted state.
+            # Plain __dict__ entries: transient, never parameters or fitted state.
             self.__dict__["_shuffle_generator"] = torch.Generator().manual_seed(
                 seed + 1
             )
             self.__dict__["_batch_rng"] = np.random.RandomState(seed + 2)
+            self.__dict__["_split_seed"] = seed + 3
             try:
                 yield
             finally:
-                self.__dict__.pop("_shuffle_generator", None)
-                self.__dict__.pop("_batch_rng", None)
+                for name in transients:
+                    self.__dict__.pop(name, None)
 
-    def fit(self, X, y, **fit_params):
-        """Validate the data, then train the network from scratch.
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Validate the data, then train the network.
+
+        From scratch, or, with ``warm_start=True`` on a fitted model, further
+        from where it is (same classes, encoding and input statistics).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), (n, h, w) or (n, c, h, w)
+        X : array-like of shape (n_samples, n_features), (n, h, w), (n, c, h, w)
+            or (n, h, w, c)
             uint8 or float pixels, NumPy or pandas.
         y : array-like of shape (n_samples,)
             Labels of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the loss (a weighted mean over each
+            batch); samples of weight 0 are left out.
         **fit_params
-            Passed to skorch's ``fit``.
+            Passed to skorch's ``fit`` (and the module's ``forward``).
 
         Returns
         -------
         self
         """
-        if self.adversarial is not None and not hasattr(
-            self.adversarial, "transform_batch"
-        ):
-            raise ValueError(
-                "adversarial must be None or an FGSMPerturber (a batch transform "
-                f"with a transform_batch method), got {self.adversarial!r}"
-            )
-        if self.augment is not None and not (
-            hasattr(self.augment, "transform_batch")
-            or hasattr(self.augment, "augment_tensor")
-        ):
-            raise ValueError(
-                "augment must be None or an augmenter with a transform_batch method "
-                f"such as RandomAffineAugmenter(), got {self.augment!r}"
-            )
-        X = self._validate_X(X, reset=True)
-        y = self._validate_y(X, y)
-        self._fit_input_stats(X)
-        with self._fitting():
-            super().fit(X, y, **fit_params)
+        self._check_parameters()
+        warm = self.warm_start and self.__sklearn_is_fitted__()
+        name = type(self).__name__
+        X = self._validate_X(X, reset=not warm)
+        if warm:
+            _, codes = encode_labels(name, X, y, self.label_encoder_)
+        elif self.classes is not None:
+            self.label_encoder_ = fit_label_encoder(name, y, self.classes)
+            _, codes = encode_labels(name, X, y, self.label_encoder_)
+        else:
+            self.label_encoder_, codes = encode_labels(name, X, y)
+        X, codes, weight = self._training_data(X, codes, sample_weight)
+        if not warm:
+            self._fit_input_stats(X, weight)
+        self._plan(len(X))
+        if warm:
+            for _, callback in self.callbacks_:
+                if isinstance(callback, OneCycle):
+                    callback.initialize()  # each warm fit is a new cycle
+        with self._fitting(offset=len(self.history) if warm else 0):
+            super().fit(InMemoryDataset(X, codes, weight), codes, **fit_params)
         return self
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising.
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """One pass over ``(X, y)``, continuing from the current network.
 
-        On a net that is not fitted yet this is ``fit``. ``y`` must hold only
-        labels seen in the first fit.
+        The first call (on an unfitted model) sets up the classes, input
+        statistics and training plan; later calls keep them and continue the
+        learning-rate schedule (``max_epochs_`` calls of this size make one
+        cycle, then a new one starts).
+
+        Parameters
+        ----------
+        X, y : training data, as in :meth:`fit`
+        classes : array-like, default=None
+            Every class the model will see, required on the first call when
+            ``y`` may not hold all of them (as in scikit-learn); later calls
+            must pass the same classes or None.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
         """
         if fit_params.get("_routing_method") == "fit":  # skorch's fit calls here
             return super().partial_fit(X, y, classes=classes, **fit_params)
-        if not getattr(self, "initialized_", False) or not hasattr(
-            self, "label_encoder_"
-        ):
-            return self.fit(X, y, **fit_params)
-        X = self._validate_X(X, reset=False)
-        y = self.label_encoder_.transform(column_or_1d(y)).astype(np.int64)
-        with self._fitting():
-            super().partial_fit(X, y, **fit_params)
+        name = type(self).__name__
+        first = not self.__sklearn_is_fitted__()
+        if first:
+            self._check_parameters()
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight='balanced' needs every sample at once; with "
+                    "partial_fit pass a dict of class weights"
+                )
+            X = self._validate_X(X, reset=True)
+            source = classes if classes is not None else self.classes
+            if source is None:
+                self.label_encoder_, codes = encode_labels(name, X, y)
+            else:
+                self.label_encoder_ = fit_label_encoder(name, y, source)
+                _, codes = encode_labels(name, X, y, self.label_encoder_)
+        else:
+            if classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes).ravel()), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={list(classes)!r} differs from the classes of the first "
+                    f"partial_fit call ({self.classes_.tolist()})"
+                )
+            X = self._validate_X(X, reset=False)
+            _, codes = encode_labels(name, X, y, self.label_encoder_)
+        X, codes, weight = self._training_data(X, codes, sample_weight)
+        if first:
+            self._fit_input_stats(X, weight)
+            self._plan(len(X))
+        # Each call draws new batches and distortions (the seed moves on).
+        with self._fitting(offset=0 if first else len(self.history)):
+            if first:
+                self.initialize()
+            super().partial_fit(InMemoryDataset(X, codes, weight), codes, **fit_params)
         return self
 
     def predict_proba(self, X):
@@ -559,7 +860,10 @@ class BaseImageClassifier(NeuralNetClassifier):
                 f"x has {math.prod(x.shape[1:])} features per sample, but "
                 f"{type(self).__name__} is expecting {self.n_features_in_}"
             )
-        x = x.to(self.device_, torch.float32).reshape(x.shape[0], *self.image_shape_)
+        c, h, w = self.image_shape_
+        if self._fitted_layout(x.shape) == "from_last":
+            x = x.reshape(x.shape[0], h, w, c).movedim(-1, 1)
+        x = x.to(self.device_, torch.float32).reshape(x.shape[0], c, h, w)
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         self.module_.eval()

@@ -7,15 +7,52 @@ from skorch.callbacks import Callback
 
 from ..utils import fit_threads, in_worker_pool
 
-__all__ = ["OneCycle", "ThreadShare"]
+__all__ = ["OneCycle", "ThreadShare", "one_cycle"]
+
+
+def _cos(start, end, t):
+    return end + (start - end) / 2.0 * (math.cos(math.pi * t) + 1.0)
+
+
+def one_cycle(
+    step, total, *, pct_start=0.25, div_factor=25.0, final_div_factor=1e3,
+    base_momentum=0.85, max_momentum=0.95,
+):  # fmt: skip
+    """``(learning-rate factor, momentum)`` at ``step`` of a one-cycle schedule.
+
+    The schedule of :class:`torch.optim.lr_scheduler.OneCycleLR` (cosine
+    annealing, two phases): over the first ``pct_start`` of ``total`` steps
+    the learning rate rises from ``1 / div_factor`` of its peak to the peak
+    while the momentum falls from ``max_momentum`` to ``base_momentum``, then
+    the rate falls to ``1 / (div_factor * final_div_factor)`` of the peak at
+    step ``total - 1`` and the momentum rises back. Unlike ``OneCycleLR`` it
+    is defined for every ``total >= 1``: a schedule too short for a warm-up
+    starts at the peak, and a single step is taken at the peak (OneCycleLR
+    divides by zero for fewer than about ``2 / pct_start`` steps).
+    """
+    total = max(int(total), 1)
+    warm_end = pct_start * total - 1
+    initial, final = 1.0 / div_factor, 1.0 / (div_factor * final_div_factor)
+    if warm_end > 0 and step <= warm_end:
+        t = step / warm_end
+        return _cos(initial, 1.0, t), _cos(max_momentum, base_momentum, t)
+    start = max(warm_end, 0.0)
+    length = (total - 1) - start
+    t = min(max((step - start) / length, 0.0), 1.0) if length > 0 else 0.0
+    return _cos(1.0, final, t), _cos(base_momentum, max_momentum, t)
 
 
 class OneCycle(Callback):
     """One-cycle learning-rate schedule (Smith 2018) over the whole fit, per batch.
 
-    The peak learning rate is the net's ``lr``; the number of steps is known once
-    the training set is: ``max_epochs * ceil(n_train / batch_size)``. Remove it
-    with ``set_params(callbacks__lr_schedule=None)`` for a constant rate.
+    The peak learning rate is the net's ``lr``; the schedule spans the fit's
+    planned optimizer steps (``max_epochs_`` epochs of ``steps_per_epoch_``
+    batches) and works for any number of them, one included. ``fit`` starts
+    a new schedule; ``partial_fit`` continues it across calls (one epoch per
+    call) and starts a new cycle once the planned steps are used up. The
+    momentum (Adam's first beta, or SGD's momentum) cycles inversely, as in
+    ``OneCycleLR``. Remove it with ``set_params(callbacks__lr_schedule=None)``
+    for a constant rate.
 
     Parameters
     ----------
@@ -23,36 +60,57 @@ class OneCycle(Callback):
         Fraction of the steps spent warming up.
     div_factor, final_div_factor : float
         As in :class:`torch.optim.lr_scheduler.OneCycleLR`.
+    cycle_momentum : bool, default=True
+        Cycle the momentum between 0.85 and 0.95.
+
+    Attributes
+    ----------
+    step_ : int
+        Steps taken in the current cycle.
+    total_ : int
+        Steps in the current cycle.
     """
 
-    def __init__(self, pct_start=0.25, div_factor=25.0, final_div_factor=1e3):
+    def __init__(
+        self, pct_start=0.25, div_factor=25.0, final_div_factor=1e3,
+        cycle_momentum=True,
+    ):  # fmt: skip
         self.pct_start = pct_start
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
+        self.cycle_momentum = cycle_momentum
+
+    def initialize(self):
+        self.step_, self.total_ = 0, None
+        return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.scheduler_ = None
-
-    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        if self.scheduler_ is not None:
-            return
-        steps = max(1, math.ceil(len(dataset_train) / net.batch_size)) * net.max_epochs
-        self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
-            net.optimizer_,
-            max_lr=net.lr,
-            total_steps=steps + 1,
-            pct_start=self.pct_start,
-            div_factor=self.div_factor,
-            final_div_factor=self.final_div_factor,
-        )
+        if self.total_ is None or self.step_ >= self.total_:
+            self.step_ = 0
+            # One more than the planned steps (as the first release's
+            # OneCycleLR), so the last step is just above the floor.
+            self.total_ = net.max_epochs_ * net.steps_per_epoch_ + 1
+        self._apply(net)
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if training and self.scheduler_ is not None:
-            if self.scheduler_.last_epoch < self.scheduler_.total_steps - 1:
-                self.scheduler_.step()
+        if training:
+            self.step_ += 1
+            self._apply(net)
 
-    def on_train_end(self, net, **kwargs):
-        self.scheduler_ = None  # holds the optimizer; not needed after fit
+    def _apply(self, net):
+        factor, momentum = one_cycle(
+            min(self.step_, self.total_ - 1), self.total_,
+            pct_start=self.pct_start, div_factor=self.div_factor,
+            final_div_factor=self.final_div_factor,
+        )  # fmt: skip
+        for group in net.optimizer_.param_groups:
+            group["lr"] = net.lr * factor
+            if not self.cycle_momentum:
+                continue
+            if "betas" in group:
+                group["betas"] = (momentum, *group["betas"][1:])
+            elif "momentum" in group:
+                group["momentum"] = momentum
 
 
 class ThreadShare(Callback):

@@ -15,11 +15,17 @@ __all__ = ["InMemoryDataset", "TensorBatchIterator"]
 
 
 class InMemoryDataset(Dataset):
-    """``X`` of shape (n, c, h, w) and optional integer ``y``, as tensors."""
+    """``X`` of shape (n, c, h, w), optional integer ``y`` and optional
+    per-sample ``weight``, as tensors."""
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, weight=None):
         self.X = torch.as_tensor(X)
         self.y = None if y is None else torch.as_tensor(y, dtype=torch.int64)
+        self.weight = None if weight is None else torch.as_tensor(weight)
+
+    def with_inputs(self, X):
+        """The same labels and weights with other inputs (e.g. cached features)."""
+        return InMemoryDataset(X, self.y, self.weight)
 
     def __len__(self):
         return len(self.X)
@@ -30,6 +36,8 @@ class InMemoryDataset(Dataset):
 
 class TensorBatchIterator:
     """Yields ``(X_batch, y_batch)`` float32 tensors on ``device``.
+
+    ``y_batch`` is ``(labels, weights)`` when the dataset has sample weights.
 
     Parameters
     ----------
@@ -53,6 +61,7 @@ class TensorBatchIterator:
         indices = getattr(dataset, "indices", None)
         base = dataset.dataset if indices is not None else dataset
         self.X, self.y = base.X, base.y
+        self.weight = getattr(base, "weight", None)
         self.indices = None if indices is None else torch.as_tensor(indices)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -74,23 +83,21 @@ class TensorBatchIterator:
         )
         if self.indices is not None:
             order = self.indices[order]
-        contiguous = self.shuffle or self.indices is not None
+        gather = self.shuffle or self.indices is not None
         stop = n - 1 if self.drop_single and n > 1 and n % self.batch_size == 1 else n
         for start in range(0, stop, self.batch_size):
-            if contiguous:
-                idx = order[start : start + self.batch_size]
-                xb = self.X[idx]
-                yb = self.y[idx] if self.y is not None else None
-            else:
-                xb = self.X[start : start + self.batch_size]
-                yb = (
-                    self.y[start : start + self.batch_size]
-                    if self.y is not None
-                    else None
-                )
-            xb = xb.to(self.device, non_blocking=True).float()
+            idx = (
+                order[start : start + self.batch_size]
+                if gather
+                else slice(start, start + self.batch_size)
+            )
+            xb = self.X[idx].to(self.device, non_blocking=True).float()
             if self.channels_last and xb.ndim == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            if yb is None:
-                yb = torch.zeros(len(xb), dtype=torch.int64)
-            yield xb, yb.to(self.device, non_blocking=True)
+            if self.y is None:
+                yb = torch.zeros(len(xb), dtype=torch.int64, device=self.device)
+            else:
+                yb = self.y[idx].to(self.device, non_blocking=True)
+            if self.weight is not None:
+                yb = (yb, self.weight[idx].to(self.device, non_blocking=True))
+            yield xb, yb

@@ -2,6 +2,7 @@
 
 from ._base import BaseImageClassifier
 from ._modules import MLPModule
+from ._plan import AutoDefaults
 
 __all__ = ["MLPNetClassifier"]
 
@@ -11,7 +12,9 @@ class MLPNetClassifier(BaseImageClassifier):
 
     Defaults: :class:`MLPModule` with one hidden layer of 800 ReLU units (Simard
     et al. 2003) and dropout 0.2, AdamW with a one-cycle schedule peaking at
-    ``lr``, 6 epochs of batches of 128.
+    ``lr``; with ``"auto"`` training length 6 epochs of batches of 128 on
+    large data, but at least 1,000 optimizer steps, and random affine
+    augmentation of image batches.
 
     All parameters of :class:`BaseImageClassifier` apply; architecture knobs are
     ``module__hidden_units`` and ``module__dropout``.
@@ -37,9 +40,7 @@ class MLPNetClassifier(BaseImageClassifier):
     (10, 10)
     """
 
-    def __init__(
-        self, module=MLPModule, *, lr=2e-3, max_epochs=6, channels_last=False, **kwargs
-    ):
-        super().__init__(
-            module, lr=lr, max_epochs=max_epochs, channels_last=channels_last, **kwargs
-        )
+    auto_defaults = AutoDefaults(batch_size=128, epochs=6, min_steps=1000)
+
+    def __init__(self, module=MLPModule, *, lr=2e-3, channels_last=False, **kwargs):
+        super().__init__(module, lr=lr, channels_last=channels_last, **kwargs)

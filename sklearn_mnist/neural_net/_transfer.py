@@ -1,11 +1,17 @@
 """``TransferClassifier``: an ImageNet-pretrained backbone fine-tuned on digits."""
 
+import os
+from numbers import Integral
+
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._backbones import EFFICIENTNET_LITE0
 from ._base import BaseImageClassifier
+from ._data import InMemoryDataset
+from ._plan import AutoDefaults
 from ._transfer_module import TransferModule
 
 __all__ = ["TransferClassifier"]
@@ -88,21 +94,52 @@ class TransferClassifier(BaseImageClassifier):
         backbone=EFFICIENTNET_LITE0,
         weights="imagenet",
         freeze="none",
-        input_size=32,
+        input_size="auto",
         grey="sum",
         lr=2e-3,
-        max_epochs=4,
-        batch_size=128,
         **kwargs,
     ):
-        super().__init__(
-            module, lr=lr, max_epochs=max_epochs, batch_size=batch_size, **kwargs
-        )
+        super().__init__(module, lr=lr, **kwargs)
         self.backbone = backbone
         self.weights = weights
         self.freeze = freeze
         self.input_size = input_size
         self.grey = grey
+
+    auto_defaults = AutoDefaults(batch_size=128, epochs=4, min_steps=200)
+    #: ``input_size="auto"``: this side for training sets up to
+    #: ``small_data`` samples (small images, where labels are few, gain from
+    #: the backbone's pretrained resolution), the other above.
+    auto_input_size = {"small_data": 2000, "small": 64, "large": 32}
+
+    _parameter_constraints = {
+        **BaseImageClassifier._parameter_constraints,
+        "backbone": [str, nn.Module],
+        "weights": [None, str, os.PathLike],
+        "freeze": [
+            StrOptions({"backbone", "none"}),
+            Interval(Integral, 0, None, closed="left"),
+        ],
+        "input_size": [
+            None,
+            StrOptions({"auto"}),
+            Interval(Integral, 8, None, closed="left"),
+            tuple,
+            list,
+        ],
+        "grey": [StrOptions({"sum", "repeat"})],
+    }
+
+    def _plan(self, n_samples):
+        super()._plan(n_samples)
+        if self.warm_start and hasattr(self, "input_size_"):
+            return  # the network was built for it
+        if isinstance(self.input_size, str) and self.input_size == "auto":
+            sizes = self.auto_input_size
+            side = sizes["small" if n_samples <= sizes["small_data"] else "large"]
+            self.input_size_ = max(side, *self.image_shape_[1:])
+        else:
+            self.input_size_ = self.input_size
 
     def __setattr__(self, name, value):
         if name == "backbone":
@@ -118,18 +155,18 @@ class TransferClassifier(BaseImageClassifier):
             defaults.update(
                 backbone=self.backbone,
                 weights=self.weights,
-                input_size=self.input_size,
+                input_size=self.input_size_,
                 freeze=self.freeze,
                 grey=self.grey,
             )
         return defaults
 
-    def _fit_input_stats(self, X):
-        super()._fit_input_stats(X)
+    def _fit_input_stats(self, X, weight=None):
+        super()._fit_input_stats(X, weight)
         # The backbone normalises 0..1 pixels itself: map the pixel range
         # (0..255 or 0..1) there; data outside it (not pixels) by its min-max.
         low, high = self.input_range_
-        x_min, x_max = (float(X.min()), float(X.max())) if X.size else (low, high)
+        x_min, x_max = self.data_range_
         if x_min < low or x_max > high:
             low, high = x_min, x_max if x_max > x_min else x_min + 1.0
         self.pixel_range_ = (low, high)
@@ -150,7 +187,7 @@ class TransferClassifier(BaseImageClassifier):
         return (
             isinstance(module, TransferModule)
             and len(module.frozen) > 0
-            and self.augment is None
+            and getattr(self, "augment_", None) is None
             and self.adversarial is None
         )
 
@@ -166,9 +203,8 @@ class TransferClassifier(BaseImageClassifier):
         return torch.cat(out).contiguous()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        cache = self._caches_features() and isinstance(X, np.ndarray)
-        if cache:
-            X = self._extract_features(X)
+        if self._caches_features() and isinstance(X, InMemoryDataset):
+            X = X.with_inputs(self._extract_features(X.X))
             self.module_.use_cached_features = True
         try:
             super().fit_loop(X, y, epochs=epochs, **fit_params)
@@ -193,7 +229,7 @@ class TransferClassifier(BaseImageClassifier):
             for m in self.module_.trainable.modules()
             if isinstance(m, nn.modules.batchnorm._BatchNorm)
         ]
-        if not norms or not isinstance(X, np.ndarray | torch.Tensor):
+        if not norms or not isinstance(X, InMemoryDataset | np.ndarray | torch.Tensor):
             return
         momenta = [m.momentum for m in norms]
         for m in norms:

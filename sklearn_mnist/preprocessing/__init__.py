@@ -9,8 +9,10 @@ from ._augment import (
 from ._elastic import ElasticDistortion
 from ._flatten import Flatten
 from ._normalizer import Normalizer255
+from ._resample import AugmentResampler
 
 __all__ = [
+    "AugmentResampler",
     "BaseAugmenter",
     "ElasticDistortion",
     "Flatten",

@@ -10,7 +10,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import sample_shape, validate_images
+from ..utils import (
+    flat_for_container,
+    image_layout,
+    same_feature_names_out,
+    sample_shape,
+    to_channels_first,
+    validate_images,
+)
 
 __all__ = [
     "BaseAugmenter",
@@ -134,8 +141,10 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
 
     ``fit`` records the image shape; ``transform`` returns its input unchanged;
     ``fit_transform`` and :meth:`augment` distort; :meth:`fit_resample` adds
-    copies; :meth:`transform_batch` is the batch transform classifiers call on
-    every training batch (``augment=``). Subclasses implement two hooks:
+    copies (in an imbalanced-learn ``Pipeline``, which refuses steps that
+    also transform, wrap the augmenter in :class:`AugmentResampler`);
+    :meth:`transform_batch` is the batch transform classifiers call on every
+    training batch (``augment=``). Subclasses implement two hooks:
     ``_draw(n, h, w, rng)`` (per-sample parameters drawn once for a whole call,
     or None) and ``_warp(images, params, rng)`` (distort one float batch).
     """
@@ -150,7 +159,8 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Return ``X`` unchanged (validated): prediction sees clean data."""
         check_is_fitted(self)
-        return validate_images(self, X, reset=False, dtype="numeric")
+        X = validate_images(self, X, reset=False, dtype="numeric")
+        return flat_for_container(self, X)
 
     def torch_transform(self, x):
         """Prediction-time behaviour on a tensor: the identity (for attacks)."""
@@ -158,7 +168,11 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None):
         """Fit, then return a randomly distorted copy of ``X`` (same shape/dtype)."""
-        return self.fit(X).augment(X)
+        return flat_for_container(self, self.fit(X).augment(X))
+
+    def get_feature_names_out(self, input_features=None):
+        """One output per input feature, with the same names."""
+        return same_feature_names_out(self, input_features)
 
     def fit_resample(self, X, y):
         """The originals followed by ``n_copies`` augmented copies, with labels."""
@@ -188,7 +202,9 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
-        X = np.ascontiguousarray(X)
+        layout = image_layout(X.shape, self.image_shape) if X.ndim == 4 else "flat"
+        shape = X.shape
+        X = np.ascontiguousarray(to_channels_first(X, layout))
         if not X.flags.writeable:  # torch cannot wrap read-only memory (memmaps)
             X = X.copy()
         src = torch.from_numpy(X).reshape(len(X), *self.image_shape_)
@@ -204,7 +220,10 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
             if X.dtype.kind in "ui":
                 res.round_()
             out[i : i + _CHUNK] = res.clamp_(*self._range(chunk))
-        return out.numpy().reshape(X.shape)
+        out = out.numpy()
+        if layout == "hwc":  # back to the caller's channels-last layout
+            return np.ascontiguousarray(np.moveaxis(out, 1, -1))
+        return out.reshape(shape)
 
     def transform_batch(self, net, X, y, *, random_state=None):
         """The batch-transform protocol classifiers call on every training
@@ -257,7 +276,9 @@ class RandomAffineAugmenter(BaseAugmenter):
     For new distortions at every epoch, pass it to a classifier instead:
     ``CNNClassifier(augment=RandomAffineAugmenter())`` warps every training
     batch. For a fixed enlarged training set, :meth:`fit_resample` returns the
-    originals plus ``n_copies`` augmented copies, as imbalanced-learn samplers do.
+    originals plus ``n_copies`` augmented copies, as imbalanced-learn samplers do
+    (:class:`AugmentResampler` makes it a sampler imbalanced-learn's
+    ``Pipeline`` accepts).
 
     All samples are warped in one vectorised call (``torch.nn.functional``
     ``affine_grid`` / ``grid_sample``, bilinear), which matches

@@ -1,10 +1,12 @@
 """``Normalizer255``: grey levels 0..255 to floats in 0..1."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import FLOAT_DTYPES
 
-from ..utils import validate_images
+from ..utils import flat_for_container, same_feature_names_out, validate_images
 
 __all__ = ["Normalizer255"]
 
@@ -98,9 +100,17 @@ class Normalizer255(TransformerMixin, BaseEstimator):
         if self.clip:
             X = np.clip(X, 0, 255)
         self._check_range(X)
+        if X.dtype.kind == "f" and X.size and 0 < X.max() <= 1:
+            warnings.warn(
+                f"Normalizer255 got floats in [{X.min():g}, {X.max():g}], which look "
+                "already scaled to 0..1; dividing them by 255 again leaves almost "
+                "blank images. Drop Normalizer255 for such data.",
+                UserWarning,
+                stacklevel=2,
+            )
         out = X.astype(dtype, copy=True)
         out /= dtype.type(255)
-        return out
+        return flat_for_container(self, out)
 
     def inverse_transform(self, X):
         """Scale ``X`` from 0..1 back to 0..255 (floats, same shape)."""
@@ -113,9 +123,7 @@ class Normalizer255(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """One output per input feature, with the same names."""
-        from sklearn.utils.validation import _check_feature_names_in
-
-        return _check_feature_names_in(self, input_features)
+        return same_feature_names_out(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

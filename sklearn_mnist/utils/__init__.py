@@ -1,5 +1,7 @@
 """Helpers shared across sklearn_mnist."""
 
+from ._layout import channels_first, image_layout, to_channels_first
+from ._output import flat_for_container, same_feature_names_out
 from ._parallel import (
     announce_fit,
     dask_worker_slot,
@@ -17,13 +19,18 @@ from ._validation import (
 
 __all__ = [
     "announce_fit",
+    "channels_first",
     "dask_worker_slot",
     "fit_threads",
+    "flat_for_container",
+    "image_layout",
     "in_worker_pool",
     "infer_clip_range",
     "infer_image_shape",
     "round_robin_device",
+    "same_feature_names_out",
     "sample_shape",
     "thread_budget",
+    "to_channels_first",
     "validate_images",
 ]

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
+from ._layout import channels_first, image_layout
+
 __all__ = [
     "infer_clip_range",
     "infer_image_shape",
@@ -83,6 +85,8 @@ def sample_shape(X, image_shape=None):
 
     Flat rows use ``image_shape`` when given, else square one-channel images when
     the feature count is a square, else one row of pixels ``(1, 1, n_features)``.
+    Four-dimensional stacks may be channels-first or channels-last
+    (:func:`~sklearn_mnist.utils.image_layout`).
     """
     if X.ndim == 2:
         try:
@@ -91,8 +95,11 @@ def sample_shape(X, image_shape=None):
             if image_shape is not None:
                 raise
             shape = (1, 1, X.shape[1])
+    elif X.ndim == 3:
+        shape = (1, *X.shape[1:])
     else:
-        shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
+        declared = image_shape if image_shape and len(image_shape) == 3 else None
+        shape = channels_first(X.shape, image_layout(X.shape, declared))
     return tuple(int(s) for s in shape)
 
 

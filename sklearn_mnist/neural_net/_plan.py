@@ -1,0 +1,94 @@
+"""How long and how a fit trains when its parameters say ``"auto"``.
+
+Training length counted in epochs suits one data size only: 3 epochs of
+60,000 digits are 705 optimizer steps, 3 epochs of 300 digits are 6. With
+``max_epochs="auto"`` a fit trains for the classifier's epochs on large data,
+but for at least ``min_steps`` optimizer steps (fewer in proportion beyond
+``full_until`` samples), so small training sets get enough updates while large
+ones train no longer than before; ``batch_size="auto"`` keeps several batches
+per epoch on small data; ``augment="auto"`` distorts image batches at random
+(rotation, shift, zoom: ``RandomAffineAugmenter()``'s defaults), the regulariser that
+matters most when labels are few. The constants of each classifier were
+chosen by measurement (``benchmarks/bench_learning_curve.py``, results in
+``benchmarks/RESULTS.md``) and are class attributes, not hidden globals.
+"""
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["AutoDefaults", "TrainingPlan", "looks_like_images", "plan_training"]
+
+_MIN_SIDE = 8  # smallest image side augmentation is used on (load_digits: 8x8)
+
+
+@dataclass(frozen=True)
+class AutoDefaults:
+    """What ``"auto"`` resolves to for one classifier.
+
+    Attributes
+    ----------
+    batch_size : int
+        The batch size on large data; small data use at most a quarter of
+        the training set per batch (at least 16 samples).
+    epochs : int
+        The epochs on large data.
+    min_steps : int
+        The optimizer steps a fit takes at least, on up to ``full_until``
+        training samples.
+    full_until : int or None
+        Beyond this many samples the step floor shrinks in proportion
+        (``min_steps * full_until / n``), so that large data train for
+        ``epochs`` and no longer; None keeps the floor at every size.
+    augment : bool
+        Whether ``augment="auto"`` augments image-like data.
+    """
+
+    batch_size: int
+    epochs: int
+    min_steps: int
+    full_until: int = None
+    augment: bool = True
+
+    def step_floor(self, n_train):
+        """The fewest optimizer steps a fit on ``n_train`` samples takes."""
+        if self.full_until is None or n_train <= self.full_until:
+            return self.min_steps
+        return math.ceil(self.min_steps * self.full_until / n_train)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """The resolved batch size, epochs and augmenter of one fit."""
+
+    batch_size: int
+    epochs: int
+    steps_per_epoch: int
+    augment: object
+
+
+def looks_like_images(image_shape):
+    """True for ``(c, h, w)`` with 1, 3 or 4 channels and both sides >= 8."""
+    c, h, w = image_shape
+    return c in (1, 3, 4) and min(h, w) >= _MIN_SIDE
+
+
+def plan_training(net, n_train, defaults):
+    """The :class:`TrainingPlan` of ``net`` for ``n_train`` training samples."""
+    if net.batch_size == "auto":
+        batch_size = min(defaults.batch_size, max(16, n_train // 4))
+    else:
+        batch_size = int(net.batch_size)
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    if net.max_epochs == "auto":
+        floor = defaults.step_floor(n_train)
+        epochs = max(defaults.epochs, math.ceil(floor / steps_per_epoch))
+    else:
+        epochs = int(net.max_epochs)
+    augment = net.augment
+    if isinstance(augment, str) and augment == "auto":
+        augment = None
+        if defaults.augment and looks_like_images(net.image_shape_):
+            from ..preprocessing import RandomAffineAugmenter
+
+            augment = RandomAffineAugmenter()
+    return TrainingPlan(batch_size, epochs, steps_per_epoch, augment)

@@ -1,0 +1,308 @@
+"""scikit-learn's fit semantics in full: defaults at every data size, sample and
+class weights, partial_fit / warm_start, image layouts, parameter validation,
+scale warnings (issue #13). Each bug the issue lists has a test here."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+
+from sklearn_mnist import (
+    CNNClassifier,
+    MLPNetClassifier,
+    Normalizer255,
+    load_mnist_sample,
+)
+from sklearn_mnist.adversarial import FGSMPerturber
+from sklearn_mnist.neural_net import one_cycle
+
+# Few epochs and no augmentation: these tests are about mechanics.
+FAST = dict(
+    module__channels=(4, 8), module__hidden_units=16, batch_size=32, max_epochs=2,
+    augment=None, random_state=0, device="cpu",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_mnist_sample(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, train_size=600, test_size=400, stratify=y, random_state=0
+    )
+    return X_tr, X_te, y_tr, y_te
+
+
+# ----------------------------------------------------------- training length
+@pytest.mark.parametrize("n", [1, 2, 5, 50])
+def test_default_cnn_fits_tiny_training_sets(n, data):
+    """CNNClassifier() raised ZeroDivisionError (OneCycleLR) on <= 256 samples."""
+    X_tr, X_te, y_tr, _ = data
+    X, y = X_tr[: max(n, 2)], np.arange(max(n, 2)) % 2
+    clf = CNNClassifier(random_state=0).fit(X, y)
+    assert clf.predict(X_te[:3]).shape == (3,)
+    assert clf.steps_per_epoch_ * clf.max_epochs_ >= 1500
+
+
+def test_small_data_gets_enough_steps_and_large_data_keeps_its_epochs():
+    from sklearn_mnist.neural_net._plan import plan_training
+
+    cnn = CNNClassifier()
+    cnn.image_shape_ = (1, 28, 28)
+    small = plan_training(cnn, 100, cnn.auto_defaults)
+    assert small.batch_size == 25 and small.steps_per_epoch * small.epochs >= 1500
+    big = plan_training(cnn, 60000, cnn.auto_defaults)
+    assert (big.batch_size, big.epochs) == (256, 3)  # as the first release
+    assert big.augment is not None
+    cnn.image_shape_ = (1, 1, 10)  # not images: no augmentation
+    assert plan_training(cnn, 1000, cnn.auto_defaults).augment is None
+    fixed = CNNClassifier(max_epochs=7, batch_size=10, augment=None)
+    fixed.image_shape_ = (1, 28, 28)
+    plan = plan_training(fixed, 100, fixed.auto_defaults)
+    assert (plan.batch_size, plan.epochs, plan.augment) == (10, 7, None)
+
+
+def test_grid_search_and_cross_validation_on_small_data_with_defaults(data):
+    X_tr, _, y_tr, _ = data
+    X, y = X_tr[:120], y_tr[:120]
+    scores = cross_val_score(CNNClassifier(random_state=0, max_epochs=30), X, y, cv=2)
+    assert scores.shape == (2,) and np.all(scores > 0.3)
+    search = GridSearchCV(
+        MLPNetClassifier(random_state=0), {"lr": [1e-3, 2e-3]}, cv=2
+    ).fit(X, y)
+    assert search.best_score_ > 0.4
+
+
+@settings(max_examples=60, deadline=None)
+@given(total=st.integers(1, 400), pct=st.sampled_from([0.1, 0.25, 0.3, 0.5]))
+def test_one_cycle_is_defined_for_any_length(total, pct):
+    values = [one_cycle(k, total, pct_start=pct) for k in range(total)]
+    lrs = np.array([v[0] for v in values])
+    assert np.all(np.isfinite(lrs)) and np.all(lrs > 0) and lrs.max() <= 1 + 1e-12
+    assert lrs[-1] == lrs.min()
+
+
+@settings(max_examples=25, deadline=None)
+@given(total=st.integers(12, 600), pct=st.sampled_from([0.1, 0.25, 0.3]))
+def test_one_cycle_matches_torch_one_cycle_lr(total, pct):
+    """Reference: torch.optim.lr_scheduler.OneCycleLR (lr and Adam's beta1)."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([param], lr=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=0.01, total_steps=total, pct_start=pct, final_div_factor=1e3
+    )
+    for k in range(total):
+        factor, momentum = one_cycle(k, total, pct_start=pct)
+        group = opt.param_groups[0]
+        assert group["lr"] == pytest.approx(0.01 * factor, rel=1e-9, abs=1e-15)
+        assert group["betas"][0] == pytest.approx(momentum, rel=1e-9)
+        opt.step()
+        if k < total - 1:
+            sched.step()
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch(data):
+    X_tr, X_te, y_tr, y_te = data
+    clf = CNNClassifier(
+        **{**FAST, "max_epochs": 60}, early_stopping=True, n_iter_no_change=3,
+        validation_fraction=0.2,
+    ).fit(X_tr, y_tr)  # fmt: skip
+    losses = clf.history[:, "valid_loss"]
+    assert clf.n_iter_ < 60 and clf.n_iter_ == len(losses)
+    best = int(np.argmin(losses))
+    assert clf.n_iter_ - 1 - best >= 3  # stopped after 3 epochs without progress
+    assert clf.score(X_te, y_te) > 0.7
+    with pytest.raises(ValueError, match="leave train_split=None"):
+        CNNClassifier(early_stopping=True, train_split=lambda ds, y: (ds, None)).fit(
+            X_tr[:50], y_tr[:50]
+        )
+
+
+# ------------------------------------------------------------ sample weights
+def test_sample_weight_of_ones_changes_nothing(data):
+    X_tr, X_te, y_tr, _ = data
+    a = CNNClassifier(**FAST).fit(X_tr, y_tr).predict_proba(X_te)
+    b = CNNClassifier(**FAST).fit(X_tr, y_tr, sample_weight=np.ones(len(X_tr)))
+    np.testing.assert_array_equal(a, b.predict_proba(X_te))
+
+
+def test_zero_weights_are_the_same_as_leaving_samples_out(data):
+    X_tr, X_te, y_tr, _ = data
+    w = np.ones(len(X_tr))
+    w[::3] = 0
+    weighted = CNNClassifier(**FAST).fit(X_tr, y_tr, sample_weight=w)
+    dropped = CNNClassifier(**FAST).fit(X_tr[w > 0], y_tr[w > 0])
+    np.testing.assert_array_equal(
+        weighted.predict_proba(X_te), dropped.predict_proba(X_te)
+    )
+
+
+def test_weights_shift_predictions_towards_the_heavy_class(data):
+    X_tr, X_te, y_tr, _ = data
+    w = np.where(y_tr == 3, 20.0, 1.0)
+    plain = CNNClassifier(**FAST).fit(X_tr, y_tr).predict(X_te)
+    heavy = CNNClassifier(**FAST).fit(X_tr, y_tr, sample_weight=w).predict(X_te)
+    assert (heavy == 3).sum() > (plain == 3).sum()
+
+
+def test_class_weight_equals_the_matching_sample_weight(data):
+    X_tr, X_te, y_tr, _ = data
+    by_class = CNNClassifier(**FAST, class_weight={3: 4.0, 5: 0.5}).fit(X_tr, y_tr)
+    w = np.where(y_tr == 3, 4.0, np.where(y_tr == 5, 0.5, 1.0))
+    by_sample = CNNClassifier(**FAST).fit(X_tr, y_tr, sample_weight=w)
+    np.testing.assert_allclose(
+        by_class.predict_proba(X_te), by_sample.predict_proba(X_te), atol=1e-6
+    )
+    balanced = CNNClassifier(**FAST, class_weight="balanced")
+    keep = (y_tr != 7) | (np.arange(len(y_tr)) % 6 == 0)  # 7 is rare
+    balanced.fit(X_tr[keep], y_tr[keep])
+    with pytest.raises(ValueError, match="non-negative"):
+        CNNClassifier(**FAST).fit(X_tr, y_tr, sample_weight=-np.ones(len(X_tr)))
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_sample_weight_through_a_pipeline(routing, data):
+    """TypeError: CNNModule.forward() got an unexpected keyword argument, before."""
+    X_tr, X_te, y_tr, _ = data
+    w = np.where(y_tr == 3, 20.0, 1.0)
+    expected = CNNClassifier(**FAST).fit(X_tr / 255.0, y_tr, sample_weight=w)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        clf = CNNClassifier(**FAST)
+        if routing:
+            clf.set_fit_request(sample_weight=True)
+        pipe = make_pipeline(Normalizer255(), clf)
+        if routing:
+            pipe.fit(X_tr, y_tr, sample_weight=w)
+        else:
+            pipe.fit(X_tr, y_tr, cnnclassifier__sample_weight=w)
+        np.testing.assert_allclose(
+            pipe.predict_proba(X_te), expected.predict_proba(X_te / 255.0), atol=1e-5
+        )
+
+
+# ------------------------------------------------- partial_fit and warm start
+def test_partial_fit_honours_classes_and_continues_the_schedule(data):
+    X_tr, X_te, y_tr, y_te = data
+    clf = CNNClassifier(**{**FAST, "max_epochs": 4})
+    first = np.isin(y_tr, [0, 1])
+    clf.partial_fit(X_tr[first], y_tr[first], classes=range(10))
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    schedule = dict(clf.callbacks_)["lr_schedule"]
+    step = schedule.step_
+    lr = clf.optimizer_.param_groups[0]["lr"]
+    clf.partial_fit(X_tr, y_tr)  # new labels, all among classes: fine
+    assert schedule.step_ > step  # continued, not restarted
+    assert clf.n_iter_ == 2
+    # Where the first call stopped is where the second started.
+    assert lr == pytest.approx(
+        clf.lr * one_cycle(step, schedule.total_, pct_start=schedule.pct_start)[0]
+    )
+    with pytest.raises(ValueError, match="not among"):
+        clf.partial_fit(X_tr[:10], np.full(10, 42))
+    with pytest.raises(ValueError, match="differs from the classes"):
+        clf.partial_fit(X_tr[:10], y_tr[:10], classes=[0, 1])
+    with pytest.raises(ValueError, match="not among"):
+        CNNClassifier(**FAST).partial_fit(X_tr[:20], y_tr[:20], classes=[0, 1])
+
+
+def test_warm_start_keeps_encoding_and_statistics(data):
+    X_tr, _, y_tr, _ = data
+    labels = np.array(list("abcdefghij"))[y_tr]
+    clf = CNNClassifier(**FAST, warm_start=True).fit(X_tr, labels)
+    mean, encoder = clf.input_mean_, clf.label_encoder_
+    weights = clf.module_.head[-1].weight.detach().clone()
+    # Only some classes in the second fit: the encoding must not shift.
+    some = np.isin(labels, ["c", "d"])
+    clf.fit(X_tr[some] / 2, labels[some])
+    assert clf.label_encoder_ is encoder and clf.input_mean_ == mean
+    assert list(clf.classes_) == list("abcdefghij")
+    assert not torch.equal(weights, clf.module_.head[-1].weight)  # trained further
+    with pytest.raises(ValueError, match="not among the classes seen"):
+        clf.fit(X_tr[:10], np.array(["z"] * 10))
+
+
+# -------------------------------------------------------------- image layouts
+def test_channels_last_images_are_read_as_such(data):
+    X_tr, X_te, y_tr, y_te = data
+    first = CNNClassifier(**FAST).fit(X_tr.reshape(-1, 1, 28, 28), y_tr)
+    last = CNNClassifier(**FAST).fit(X_tr.reshape(-1, 28, 28, 1), y_tr)
+    assert last.image_shape_ == (1, 28, 28) and last.input_layout_ == "channels_last"
+    np.testing.assert_array_equal(
+        first.predict_proba(X_te.reshape(-1, 1, 28, 28)),
+        last.predict_proba(X_te.reshape(-1, 28, 28, 1)),
+    )
+    rgb_first = np.repeat(X_tr.reshape(-1, 1, 28, 28), 3, axis=1)
+    rgb_last = np.ascontiguousarray(np.moveaxis(rgb_first, 1, -1))
+    a = CNNClassifier(**FAST).fit(rgb_first, y_tr)
+    b = CNNClassifier(**FAST).fit(rgb_last, y_tr)
+    assert a.image_shape_ == b.image_shape_ == (3, 28, 28)
+    te_first = np.repeat(X_te.reshape(-1, 1, 28, 28), 3, axis=1)
+    te_last = np.ascontiguousarray(np.moveaxis(te_first, 1, -1))
+    np.testing.assert_array_equal(a.predict_proba(te_first), b.predict_proba(te_last))
+    # A model fitted channels-first converts channels-last input (and back).
+    np.testing.assert_array_equal(a.predict_proba(te_last), a.predict_proba(te_first))
+    np.testing.assert_array_equal(b.predict_proba(te_first), b.predict_proba(te_last))
+    # Flat rows are read in the layout seen at fit.
+    np.testing.assert_array_equal(
+        b.predict_proba(te_last.reshape(len(te_last), -1)), b.predict_proba(te_last)
+    )
+    assert a.score(te_last, y_te) > 0.5
+
+
+def test_ambiguous_and_foreign_layouts_are_refused(data):
+    X_tr, _, y_tr, _ = data
+    with pytest.raises(ValueError, match="channels-first"):
+        CNNClassifier(**FAST).fit(np.zeros((20, 3, 4, 3)), np.arange(20) % 2)
+    ok = CNNClassifier(**FAST, image_shape=(3, 4, 3)).fit(
+        np.zeros((20, 3, 4, 3)), np.arange(20) % 2
+    )
+    assert ok.image_shape_ == (3, 4, 3)
+    clf = CNNClassifier(**FAST).fit(X_tr[:100].reshape(-1, 28, 28), y_tr[:100])
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        clf.predict(X_tr[:5].reshape(-1, 14, 56))
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        clf.predict(X_tr[:5].reshape(-1, 1, 14, 56))
+
+
+# ------------------------------------------------------ parameter validation
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_epochs=0), "max_epochs"),
+        (dict(max_epochs=-3), "max_epochs"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(lr=-1.0), "lr"),
+        (dict(adversarial_ratio=-1), "adversarial_ratio"),
+        (dict(adversarial_ratio=2), "adversarial_ratio"),
+        (dict(adversarial=FGSMPerturber(eps=2)), "eps"),
+        (dict(augment="yes"), "augment"),
+        (dict(mixed_precision="int8"), "mixed_precision"),
+        (dict(validation_fraction=1.0, early_stopping=True), "validation_fraction"),
+        (dict(class_weight="some"), "class_weight"),
+    ],
+)
+def test_parameters_are_validated_at_fit(params, match, data):
+    X_tr, _, y_tr, _ = data
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(**params).fit(X_tr[:40], y_tr[:40])
+
+
+# ------------------------------------------------------------ scale warnings
+def test_predicting_on_another_scale_warns(data):
+    X_tr, X_te, y_tr, _ = data
+    clf = CNNClassifier(**FAST).fit(X_tr, y_tr)  # 0..255
+    with pytest.warns(UserWarning, match="0..255 pixels"):
+        clf.predict(X_te / 255.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(X_te)  # same scale: silent
+    scaled = CNNClassifier(**FAST).fit(X_tr / 255.0, y_tr)
+    with pytest.warns(UserWarning, match="0..1 pixels"):
+        scaled.predict(X_te)
+    with pytest.warns(UserWarning, match="already scaled"):
+        Normalizer255().fit_transform(X_te / 255.0)
