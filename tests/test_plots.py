@@ -45,22 +45,12 @@ def _close_figures():
     plt.close("all")
 
 
-def assert_nothing_clipped(fig):
-    """Everything drawn (titles, labels, ticks, legends) lies inside the figure."""
-    fig.canvas.draw()
-    drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
-    page = fig.bbox_inches
-    tolerance = 0.02
-    assert drawn.x0 >= page.x0 - tolerance and drawn.y0 >= page.y0 - tolerance, drawn
-    assert drawn.x1 <= page.x1 + tolerance and drawn.y1 <= page.y1 + tolerance, drawn
-
-
 def curve(**extra):
     return Bunch(eps=np.array([0.0, 0.1, 0.2]), accuracy=np.array([0.99, 0.5, 0.1]),
                  attack="fgsm", **extra)  # fmt: skip
 
 
-def test_robustness_curve_default_title_names_attack_and_size():
+def test_robustness_curve_default_title_names_attack_and_size(assert_nothing_clipped):
     fig = plot_robustness_curve(curve(estimator_name="CNNClassifier", n_samples=1000))
     ax = fig.axes[0]
     assert ax.get_title() == "Accuracy under FGSM attack (1,000 images)"
@@ -69,7 +59,7 @@ def test_robustness_curve_default_title_names_attack_and_size():
     assert_nothing_clipped(fig)
 
 
-def test_robustness_curve_old_bunch_title_and_shared_axes():
+def test_robustness_curve_old_bunch_title_and_shared_axes(assert_nothing_clipped):
     # A Bunch without the new fields (e.g. pickled by an older version) still plots.
     fig = plot_robustness_curve(curve(), label="default CNN", title="CNN, FGSM")
     ax = fig.axes[0]
@@ -91,7 +81,7 @@ def test_robustness_curve_records_the_model():
     assert result.n_samples == 100
 
 
-def test_confusion_matrix_title(fitted):
+def test_confusion_matrix_title(fitted, assert_nothing_clipped):
     model, X, y = fitted
     result = evaluate(model, X, y)
     fig = plot_confusion_matrix(result)
@@ -104,7 +94,22 @@ def test_confusion_matrix_title(fitted):
     assert_nothing_clipped(fig)
 
 
-def test_digit_grids_say_the_numbers_are_predictions(fitted):
+def test_confusion_matrix_with_long_class_names_is_readable(
+    fitted, assert_nothing_clipped
+):
+    model, X, y = fitted
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
+    fig = plot_confusion_matrix(evaluate(model, X, y, target_names=names))
+    ticks = fig.axes[0].get_xticklabels()
+    assert [t.get_text() for t in ticks] == names
+    assert_nothing_clipped(fig)
+    boxes = [t.get_window_extent(fig.canvas.get_renderer()) for t in ticks]
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 <= right.x0 or left.y0 >= right.y1, "class names overlap"
+
+
+def test_digit_grids_say_the_numbers_are_predictions(fitted, assert_nothing_clipped):
     model, X, y = fitted
     pred = model.predict(X)
     fig = plot_misclassified(X, y, pred, n=12, n_cols=6, title="LogReg on the sample")
@@ -119,7 +124,7 @@ def test_digit_grids_say_the_numbers_are_predictions(fitted):
     assert_nothing_clipped(fig)
 
 
-def test_augmentations_title_names_the_settings(fitted):
+def test_augmentations_title_names_the_settings(fitted, assert_nothing_clipped):
     _, X, _ = fitted
     augmenter = RandomAffineAugmenter(rotation=15)
     fig = plot_augmentations(augmenter, X[0].reshape(28, 28) * 255, n=7)
@@ -127,7 +132,7 @@ def test_augmentations_title_names_the_settings(fitted):
     assert_nothing_clipped(fig)
 
 
-def test_training_curves_title():
+def test_training_curves_title(assert_nothing_clipped):
     X, y = load_mnist_sample(return_X_y=True)
     net = MLPNetClassifier(max_epochs=2, random_state=0).fit(X[::20], y[::20])
     fig = plot_training_curves(net)

@@ -85,6 +85,9 @@ def plot_confusion_matrix(evaluation, *, ax=None, normalize=None, title=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5.5), layout="constrained")
     display.plot(ax=ax, colorbar=False, values_format=".2f" if normalize else "d")
+    if max(len(label) for label in labels) > 3:  # class names: upright
+        for tick in display.ax_.get_xticklabels():
+            tick.set_rotation("vertical")
     if title is None:
         title = f"Confusion matrix, accuracy {evaluation.accuracy:.4f}"
         if normalize == "true":
