@@ -30,12 +30,7 @@ myst_heading_anchors = 3
 
 html_theme = "pydata_sphinx_theme"
 html_title = "sklearn-mnist"
-html_theme_options = {
-    "navigation_with_keys": False,
-    "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc", "sg_download_links", "sg_launcher_links"],
-}
-html_sidebars = {"**": ["sidebar-nav-bs"], "index": [], "getting_started": []}
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

@@ -56,7 +56,7 @@ for color, (name, model) in zip(["C0", "C1"], models.items(), strict=True):
     ax.lines[-2].set_color(color)
     ax.lines[-1].set(color=color, linestyle="--")
     print(f"{name}: FGSM {fgsm.accuracy.round(3)}, PGD-10 {pgd.accuracy.round(3)}")
-ax.legend(fontsize=8)
+ax.legend(loc="lower left", fontsize=8)
 ax.set_title("CNNClassifier, normal vs adversarially trained (FGSM eps=0.2)\n"
              "4,000 MNIST sample digits, 6 epochs; 500 held-out digits")  # fmt: skip
 plt.show()

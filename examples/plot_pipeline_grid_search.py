@@ -74,6 +74,7 @@ ax.set_title(
 )
 ax.grid(True, alpha=0.3)
 best = int(np.argmax(mean))
-ax.annotate("best", (rotations[best], mean[best]), xytext=(0, 10),
-            textcoords="offset points", ha="center")  # fmt: skip
+ax.plot(rotations[best], mean[best], "*", color="C1", markersize=16,
+        label=f"best: {rotations[best]} degrees")  # fmt: skip
+ax.legend()
 plt.show()
