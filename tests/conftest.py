@@ -28,3 +28,23 @@ def shared_mnist_dir():
     if not (path / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real MNIST files not found in {path} (shared/data/mnist absent)")
     return path
+
+
+@pytest.fixture
+def assert_nothing_clipped():
+    """A check that everything a figure draws (titles, labels, ticks, legends)
+    lies inside it, so nothing is cut off when it is saved."""
+
+    def check(fig, tolerance=0.02):
+        fig.canvas.draw()
+        drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+        page = fig.bbox_inches
+        inside = (
+            drawn.x0 >= page.x0 - tolerance
+            and drawn.y0 >= page.y0 - tolerance
+            and drawn.x1 <= page.x1 + tolerance
+            and drawn.y1 <= page.y1 + tolerance
+        )
+        assert inside, f"drawn {drawn.bounds} outside the figure {page.bounds}"
+
+    return check

@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..metrics._plots import _estimator_name
 from ._fgsm import FGSMPerturber
 
 __all__ = ["robustness_curve", "plot_robustness_curve", "robust_accuracy_scorer"]
@@ -44,7 +45,9 @@ def robustness_curve(
     Returns
     -------
     curve : Bunch
-        ``eps`` and ``accuracy`` arrays, and the ``attack`` name.
+        ``eps`` and ``accuracy`` arrays, the ``attack`` name, ``estimator_name``
+        (e.g. ``"CNNClassifier pipeline"``) and ``n_samples``, which
+        :func:`plot_robustness_curve` uses for its default legend and title.
     """
     y = np.asarray(y)
     eps = np.asarray(eps, dtype=float)
@@ -60,21 +63,59 @@ def robustness_curve(
         ]
     )
     name = attack if isinstance(attack, str) else type(attack).__name__
-    return Bunch(eps=eps, accuracy=accuracy, attack=name)
+    return Bunch(
+        eps=eps,
+        accuracy=accuracy,
+        attack=name,
+        estimator_name=_estimator_name(estimator),
+        n_samples=len(y),
+    )
 
 
-def plot_robustness_curve(curve, *, ax=None, label=None):
-    """Plot accuracy against eps; returns the matplotlib figure."""
+def _attack_label(curve):
+    return curve.attack.upper() if curve.attack in _ATTACKS else curve.attack
+
+
+def plot_robustness_curve(curve, *, ax=None, label=None, title=None):
+    """Plot accuracy against eps; returns the matplotlib figure.
+
+    Parameters
+    ----------
+    curve : Bunch
+        The result of :func:`robustness_curve`.
+    ax : matplotlib Axes, default=None
+        Where to draw, e.g. the axes of an earlier call to compare models on one
+        figure. None creates a new figure (constrained layout).
+    label : str, default=None
+        Legend entry; None uses the curve's estimator name (or its attack name).
+    title : str, default=None
+        Axes title, e.g. the attack and the test set. None on a new figure gives
+        ``"Accuracy under FGSM attack (1,000 images)"``; None on a given ``ax``
+        leaves its title alone.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(curve.eps, 100 * curve.accuracy, marker="o", label=label or curve.attack)
+    new_figure = ax is None
+    if new_figure:
+        _, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    if label is None:
+        label = curve.get("estimator_name") or curve.attack
+    ax.plot(curve.eps, 100 * curve.accuracy, marker="o", label=label)
     ax.set_xlabel("eps (fraction of the input range)")
     ax.set_ylabel("accuracy under attack (%)")
     ax.set_ylim(0, 100)
     ax.grid(True, alpha=0.3)
     ax.legend()
+    if title is None and new_figure:
+        title = f"Accuracy under {_attack_label(curve)} attack"
+        if "n_samples" in curve:
+            title += f" ({curve.n_samples:,} images)"
+    if title is not None:
+        ax.set_title(title)
     return ax.figure
 
 
