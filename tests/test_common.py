@@ -1,13 +1,17 @@
 """scikit-learn's estimator checks over every estimator in the package."""
 
+import numpy as np
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklearn_mnist import load_mnist_sample
+from sklearn_mnist.adversarial import FGSMPerturber
 from sklearn_mnist.neural_net import (
     CNNClassifier,
     MLPNetClassifier,
     TransferClassifier,
 )
 from sklearn_mnist.preprocessing import (
+    AugmentResampler,
     ElasticDistortion,
     Flatten,
     Normalizer255,
@@ -16,6 +20,14 @@ from sklearn_mnist.preprocessing import (
 
 # Small settings so the checks run in seconds; lr raised to learn in few epochs.
 _NET = dict(max_epochs=20, lr=1e-2, batch_size=32, random_state=0, device="cpu")
+
+
+def _fitted_cnn():
+    X, y = load_mnist_sample(return_X_y=True)
+    return CNNClassifier(max_epochs=2, augment=None, random_state=0).fit(
+        X[::10], y[::10]
+    )
+
 
 ESTIMATORS = [
     Normalizer255(),
@@ -28,6 +40,13 @@ ESTIMATORS = [
     # A frozen pretrained backbone on 16x16 resized input: features computed
     # once per fit, so the checks' many fits stay fast.
     TransferClassifier(freeze=2, input_size=16, **{**_NET, "lr": 1e-2}),
+    # The defaults, exactly as a user constructs them.
+    MLPNetClassifier(),
+    CNNClassifier(),
+    TransferClassifier(),
+    AugmentResampler(random_state=0),
+    FGSMPerturber(CNNClassifier(**_NET), random_state=0),
+    FGSMPerturber(_fitted_cnn()),
 ]
 
 # check name -> reason, per estimator class. Keep this short and honest.

@@ -36,6 +36,7 @@ from ._inputs import (
     check_input_range,
     encode_labels,
     fit_label_encoder,
+    loss_weights,
     pixel_stats,
     training_weights,
 )
@@ -397,9 +398,8 @@ class BaseImageClassifier(NeuralNetClassifier):
             loss = losses
         elif weight is None:
             loss = losses.mean()
-        else:
-            weight = weight.to(losses.device, losses.dtype)
-            loss = (losses * weight).sum() / weight.sum()
+        else:  # weights scaled to mean 1 over the training set (loss_weights)
+            loss = (losses * weight.to(losses.device, losses.dtype)).mean()
         return self._mixed_precision().scale(loss) if training else loss
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -671,6 +671,9 @@ class BaseImageClassifier(NeuralNetClassifier):
             X, y, weight = X[keep], y[keep], weight[keep]
         return X, y, weight
 
+    def _dataset(self, X, y, weight):
+        return InMemoryDataset(X, y, loss_weights(weight))
+
     @contextlib.contextmanager
     def _fitting(self, offset=0):
         """Seeds (``random_state`` moved on by ``offset``) and the thread budget."""
@@ -753,7 +756,7 @@ class BaseImageClassifier(NeuralNetClassifier):
                 if isinstance(callback, OneCycle):
                     callback.initialize()  # each warm fit is a new cycle
         with self._fitting(offset=len(self.history) if warm else 0):
-            super().fit(InMemoryDataset(X, codes, weight), codes, **fit_params)
+            super().fit(self._dataset(X, codes, weight), codes, **fit_params)
         return self
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
@@ -813,7 +816,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         with self._fitting(offset=0 if first else len(self.history)):
             if first:
                 self.initialize()
-            super().partial_fit(InMemoryDataset(X, codes, weight), codes, **fit_params)
+            super().partial_fit(self._dataset(X, codes, weight), codes, **fit_params)
         return self
 
     def predict_proba(self, X):

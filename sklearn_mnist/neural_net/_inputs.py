@@ -17,6 +17,7 @@ __all__ = [
     "check_input_range",
     "encode_labels",
     "fit_label_encoder",
+    "loss_weights",
     "pixel_stats",
     "training_weights",
 ]
@@ -75,8 +76,8 @@ def encode_labels(name, X, y, encoder=None):
 def training_weights(X, y_labels, sample_weight, class_weight):
     """Per-sample loss weights from ``sample_weight`` and ``class_weight``.
 
-    Returns None when every sample weighs the same (the plain mean loss),
-    else float32 weights (NaN, infinite and negative weights refused).
+    Returns None when there are none, else float64 weights (NaN, infinite and
+    negative weights refused; all zero refused).
     """
     if sample_weight is None and class_weight is None:
         return None
@@ -87,9 +88,21 @@ def training_weights(X, y_labels, sample_weight, class_weight):
         weight = weight * compute_sample_weight(class_weight, y_labels)
     if not weight.any():
         raise ValueError("sample_weight (and class_weight) give every sample weight 0")
-    if np.all(weight == weight[0]):
+    return weight
+
+
+def loss_weights(weight):
+    """Weights of the loss terms: ``weight`` divided by its mean, or None if all
+    are equal (then the loss is the plain mean).
+
+    The loss of a batch is ``mean(weight_i * loss_i)``: an unbiased estimate of
+    the weighted mean loss over the whole training set, so a batch of
+    low-weight samples moves the network little (normalising per batch would
+    give every batch the same say, whatever its samples weigh).
+    """
+    if weight is None or np.all(weight == weight[0]):
         return None
-    return weight.astype(np.float32)
+    return (weight / weight.mean()).astype(np.float32)
 
 
 def pixel_stats(X, weight=None):
