@@ -109,11 +109,6 @@ def _check_names(zf, path):
 
 
 def _read_manifest(zf, path):
-    if MANIFEST not in zf.namelist():
-        raise ValueError(
-            f"{path} is a zip file but not a sklearn-mnist model file (no "
-            f"{MANIFEST}); sklearn_mnist.save writes model files"
-        )
     info = zf.getinfo(MANIFEST)
     if info.file_size > _MAX_MANIFEST:
         raise ValueError(f"{path}: {MANIFEST} is too large ({info.file_size} bytes)")
@@ -155,6 +150,11 @@ def read_container(path):
     with open(path, "rb") as f:  # OSError (missing, a folder) as they are
         try:
             with zipfile.ZipFile(f) as zf:
+                if MANIFEST not in zf.namelist():
+                    raise ValueError(
+                        f"{path} is not a sklearn-mnist model file (a zip file "
+                        f"without {MANIFEST}), or it is truncated"
+                    )
                 _check_names(zf, path)
                 check_sizes(zf, path)
                 manifest = _read_manifest(zf, path)
