@@ -452,7 +452,8 @@ def _predicting(path, X):
     except ValueError as exc:
         raise CLIError(
             f"the model in {path} cannot predict the test images (shape "
-            f"{X.shape}, {X.dtype}): {exc}. A scikit-learn model fitted on flat "
+            f"{X.shape}, {X.dtype}): {str(exc).rstrip('.')}. A scikit-learn model "
+            "fitted on flat "
             "rows needs a Pipeline that starts with Flatten()",
             EXIT_MODEL,
         ) from exc
@@ -547,6 +548,8 @@ def _evaluate(args):
     out = _check_output(args.output, args.overwrite, folder=True)
     model = _read_model(args)
     X, y, names = _load_data(args, "test")
+    with _predicting(args.model_file, X):
+        model.predict(X[:2])  # fail here, before any output, if it cannot
     reason = _attackable(model)
     if reason is not None:
         _note(f"no adversarial figures: {reason}")
