@@ -268,6 +268,7 @@ def test_untrusted_types_need_trusted(data, tmp_path):
         load(path)
     loaded = load(path, trusted=[Doubler])
     assert np.array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    assert isinstance(load(path, trusted=f"{__name__}.Doubler")[0], Doubler)
 
 
 # ---------------------------------------------------------------- hostile files

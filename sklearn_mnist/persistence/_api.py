@@ -135,8 +135,10 @@ def save(model, path):
     model : estimator
         Any scikit-learn estimator, fitted or not: one of the package's
         classifiers, or a ``Pipeline``, ``VotingClassifier``,
-        ``StackingClassifier``, ``GridSearchCV``... made of them, the
-        package's transformers and scikit-learn estimators.
+        ``StackingClassifier``... made of them, the package's transformers
+        and scikit-learn estimators. (A fitted ``GridSearchCV`` also holds a
+        scorer and a CV splitter that skops does not trust by default: save
+        its ``best_estimator_``, or load with ``trusted=``.)
     path : str or path-like
         Where to write; ``.skmnist`` is the suggested extension. An existing
         file is replaced.

@@ -128,6 +128,8 @@ def audit_skops(data, trusted=()):
                 "file may only name as a class; the file was not written by "
                 "sklearn_mnist.save and is refused"
             )
+    if isinstance(trusted, str | type):
+        trusted = [trusted]
     user = {t if isinstance(t, str) else type_name(t) for t in trusted or ()}
     refused = sorted(untrusted - instances - classes_only - user)
     if refused:
