@@ -292,7 +292,7 @@ def test_unexpected_errors_exit_1_traceback_only_with_verbose(capsys, monkeypatc
     def boom(args, subset):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("sklearn_mnist._cli._load_data", boom)
+    monkeypatch.setattr("sklearn_mnist._cli._io.load_data", boom)
     assert main(["fit"]) == 1
     err = one_line_error(capsys)
     assert "RuntimeError: boom" in err and "--verbose" in err
