@@ -4,6 +4,7 @@ from .adversarial import FGSMPerturber
 from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
 from .metrics import evaluate
 from .neural_net import CNNClassifier, MLPNetClassifier, TransferClassifier
+from .persistence import load, save
 from .preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
 
 __version__ = "0.1.0.dev0"
@@ -19,7 +20,9 @@ __all__ = [
     "__version__",
     "evaluate",
     "fetch_mnist",
+    "load",
     "load_idx",
     "load_mnist_sample",
+    "save",
     "save_idx",
 ]

@@ -1,15 +1,70 @@
+import argparse
 import json
 
+import joblib
 import numpy as np
 import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
-from sklearn_mnist._cli import main
+from sklearn_mnist import (
+    Flatten,
+    MLPNetClassifier,
+    Normalizer255,
+    load_mnist_sample,
+    save,
+)
+from sklearn_mnist._cli import EXIT_CODES, build_parser, main
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"  # tiny LogisticRegression budget
+)
 
 
+def one_line_error(capsys):
+    """The error line of a failed command: one line, the last, no traceback."""
+    err = capsys.readouterr().err.strip()
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
+    assert "Traceback" not in err
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    X, y = load_mnist_sample(return_X_y=True)
+    return X[::8], y[::8]
+
+
+@pytest.fixture(scope="module")
+def mlp_file(sample, tmp_path_factory):
+    """An MLP pipeline in sklearn-mnist's format."""
+    X, y = sample
+    model = make_pipeline(
+        Normalizer255(), MLPNetClassifier(max_epochs=2, batch_size=32, random_state=0)
+    ).fit(X, y)
+    return save(model, tmp_path_factory.mktemp("models") / "mlp.skmnist")
+
+
+@pytest.fixture(scope="module")
+def logreg(sample):
+    X, y = sample
+    return LogisticRegression(max_iter=20).fit(X.reshape(len(X), -1) / 255, y)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Default outputs (model.skmnist, sklearn-mnist-report) land in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+
+
+# ------------------------------------------------------------------ happy paths
 def test_demo_writes_the_report_folder(tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["demo", "--output", str(out), "--epochs", "2"]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "precision" in text and "macro avg" in text and "most confused" in text
     expected = {
         "classification_report.txt", "report.json", "confusion_matrix.png",
@@ -18,56 +73,228 @@ def test_demo_writes_the_report_folder(tmp_path, capsys):
     assert expected <= {p.name for p in out.iterdir()}
     report = json.loads((out / "report.json").read_text())
     assert report["accuracy"] > 0.85
-    # The report is for the CNN on all 1,000 test images; eps=0 is its clean accuracy.
+    # One model, printed and saved: the CNN pipeline, named in both places.
+    assert report["model"].startswith("CNN pipeline")
+    assert f"model: {report['model']}" in text
+    assert f"accuracy: {report['accuracy']:.4f} on 1000 samples" in text
+    saved = (out / "classification_report.txt").read_text()
+    assert saved.startswith(f"model: {report['model']}")
     assert report["robustness_curve"]["eps"][0] == 0
     assert report["robustness_curve"]["accuracy"][0] == pytest.approx(
         report["accuracy"]
     )
     assert report["robustness_curve"]["accuracy"][-1] < report["accuracy"]
     assert len(report["confusion_matrix"]) == 10
+    # Progress on stderr (plain lines off a terminal); results on stdout, the
+    # last line naming the report folder.
+    assert "[1/5] grid search" in captured.err and "[5/5]" in captured.err
+    assert "[1/5]" not in text
+    assert text.strip().splitlines()[-1].endswith(str(out.resolve()))
 
 
 def test_fit_evaluate_attack_round_trip(tmp_path, capsys):
-    model = tmp_path / "m.joblib"
-    assert main(["fit", "--model", "mlp", "--epochs", "2", "--output", str(model)]) == 0
-    assert model.exists()
-    assert main(["evaluate", str(model), "--output", str(tmp_path / "ev")]) == 0
-    assert "accuracy:" in capsys.readouterr().out
-    assert (
-        main(["attack", str(model), "--eps", "0.1", "--output", str(tmp_path / "a")])
-        == 0
-    )
+    assert main(["fit", "--model", "mlp", "--epochs", "2"]) == 0
+    model = tmp_path / "model.skmnist"
+    assert capsys.readouterr().out.strip() == f"model saved to {model.resolve()}"
+    assert main(["evaluate", str(model), "--output", "ev"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy:" in out and "Pipeline(Normalizer255 -> MLPNetClassifier)" in out
+    assert out.strip().splitlines()[-1].endswith(str((tmp_path / "ev").resolve()))
+    assert main(["attack", str(model), "--eps", "0.1", "--output", "a"]) == 0
     X_adv = np.load(tmp_path / "a" / "adversarial.npy")
     assert X_adv.shape == (1000, 28, 28)
+    assert (
+        str((tmp_path / "a" / "adversarial.npy").resolve()) in capsys.readouterr().out
+    )
 
 
-def test_clear_errors_and_exit_codes(tmp_path, capsys):
-    assert main(["evaluate", str(tmp_path / "missing.joblib")]) == 4
-    assert "model file not found" in capsys.readouterr().err
-    (tmp_path / "junk.joblib").write_bytes(b"not a model")
-    assert main(["attack", str(tmp_path / "junk.joblib")]) == 4
-    assert "cannot read model file" in capsys.readouterr().err
-    code = main(["fit", "--data", "mnist", "--offline", "--data-home", str(tmp_path)])
-    assert code == 3
-    assert "download_if_missing is False" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        main(["nonsense"])
-    assert exc.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+def test_fit_is_not_silent_with_verbose(tmp_path, capsys):
+    argv = ["-v", "fit", "--model", "mlp", "--epochs", "1", "--output", "m.skmnist"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "fitting Pipeline(Normalizer255 -> MLPNetClassifier)" in captured.err
+    assert "train_loss" in captured.err  # skorch's epoch table, on stderr
+    assert captured.out.startswith("model saved to")
+    assert "train_loss" not in captured.out
 
 
-def test_evaluate_a_model_that_cannot_be_attacked(tmp_path, capsys):
-    """A saved scikit-learn model still gets its report, just without the attack."""
-    import joblib
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
+def test_help_shows_exit_codes_defaults_and_help_everywhere(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "exit codes:" in text
+    for code in EXIT_CODES:
+        assert f"  {code}  " in text
+    parser = build_parser()
+    commands = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    for name, sub in commands.items():
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings} has no help"
+            if "--trust-pickle" in action.option_strings:
+                assert "runs any code" in action.help
+        text = " ".join(sub.format_help().split())
+        assert "exit codes:" in text and "130 interrupted" in text
+        assert text.count("(default:") >= 5, name
 
-    from sklearn_mnist import Flatten, load_mnist_sample
 
-    X, y = load_mnist_sample(return_X_y=True)
-    model = make_pipeline(Flatten(), KNeighborsClassifier()).fit(X[::5], y[::5])
-    joblib.dump(model, tmp_path / "knn.joblib")
-    out = tmp_path / "report"
-    assert main(["evaluate", str(tmp_path / "knn.joblib"), "--output", str(out)]) == 0
-    names = {p.name for p in out.iterdir()}
+# ------------------------------------------------------------------ bad arguments
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "model.skmnist", "--eps", "5"], "--eps: must be in [0, 1]"),
+        (["attack", "model.skmnist", "--eps", "-0.1"], "--eps: must be in [0, 1]"),
+        (["evaluate", "model.skmnist", "--eps", "big"], "expected a number"),
+        (["fit", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
+        (["fit", "--epochs", "-3"], "--epochs: must be at least 1, got -3"),
+        (["attack", "model.skmnist", "--n-iter", "0"], "--n-iter: must be at least 1"),
+        (["fit", "--device", "gpu9"], "--device: device must be 'auto' or a torch"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
+    assert main(argv) == 2
+    assert message in one_line_error(capsys)
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("command", [["fit"], ["evaluate", "m.skmnist"]])
+def test_device_cuda_without_cuda_exits_2(tmp_path, capsys, command):
+    assert main([*command, "--device", "cuda"]) == 2
+    assert "CUDA is not available here" in one_line_error(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------ model files
+def test_payload_pickle_never_runs_without_trust_pickle(tmp_path, capsys):
+    """A joblib file whose __reduce__ creates a marker file when unpickled."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    joblib.dump(Payload(), tmp_path / "model.joblib")
+    for command in ("evaluate", "attack"):
+        assert main([command, "model.joblib"]) == 4
+        err = one_line_error(capsys)
+        assert "runs any code" in err and "--trust-pickle" in err
+        assert not marker.exists()
+    # The payload is real: with the flag it runs (and the result is no model).
+    assert main(["evaluate", "model.joblib", "--trust-pickle"]) == 4
+    assert marker.exists()
+    assert "not a scikit-learn classifier" in one_line_error(capsys)
+
+
+def test_text_file(tmp_path, capsys):
+    (tmp_path / "junk.skmnist").write_text("not a model\n")
+    assert main(["evaluate", "junk.skmnist"]) == 4
+    assert "is not a sklearn-mnist model file" in one_line_error(capsys)
+    assert main(["attack", "junk.skmnist", "--trust-pickle"]) == 4
+    assert "as a pickle / joblib file either" in one_line_error(capsys)
+
+
+def test_dict_pickle(tmp_path, capsys):
+    joblib.dump({"weights": [1, 2]}, tmp_path / "d.joblib")
+    assert main(["evaluate", "d.joblib"]) == 4
+    assert "--trust-pickle" in one_line_error(capsys)
+    assert main(["evaluate", "d.joblib", "--trust-pickle"]) == 4
+    assert "holds a dict, not a scikit-learn classifier" in one_line_error(capsys)
+
+
+def test_missing_and_corrupted_model_files(tmp_path, capsys, mlp_file):
+    assert main(["evaluate", "missing.skmnist"]) == 4
+    assert "model file not found: missing.skmnist" in one_line_error(capsys)
+    (tmp_path / "cut.skmnist").write_bytes(mlp_file.read_bytes()[:5000])
+    assert main(["attack", "cut.skmnist"]) == 4
+    assert "truncated" in one_line_error(capsys)
+    assert main(["evaluate", str(tmp_path)]) == 4
+    assert "is a folder" in one_line_error(capsys)
+
+
+def test_pickled_logistic_regression(tmp_path, capsys, logreg):
+    """A classifier fitted on flat rows: evaluate says why it cannot predict."""
+    joblib.dump(logreg, tmp_path / "lr.joblib")
+    assert main(["evaluate", "lr.joblib"]) == 4
+    assert "--trust-pickle" in one_line_error(capsys)
+    assert main(["evaluate", "lr.joblib", "--trust-pickle"]) == 4
+    err = one_line_error(capsys)
+    assert "cannot predict the test images (shape (1000, 28, 28)" in err
+    assert "Flatten()" in err
+
+
+def test_a_model_that_cannot_be_attacked(tmp_path, capsys, sample):
+    """Evaluated (without the attack figures), refused by attack with a reason."""
+    X, y = sample
+    model = make_pipeline(Flatten(), LogisticRegression(max_iter=20)).fit(X / 255, y)
+    save(model, tmp_path / "lr.skmnist")
+    assert main(["evaluate", "lr.skmnist", "--output", "report"]) == 0
+    captured = capsys.readouterr()
+    assert "no adversarial figures" in captured.err
+    names = {p.name for p in (tmp_path / "report").iterdir()}
     assert "report.json" in names and "adversarial.png" not in names
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["model"] == "Pipeline(Flatten -> LogisticRegression) from lr.skmnist"
+    assert main(["attack", "lr.skmnist"]) == 4
+    err = one_line_error(capsys)
+    assert "cannot attack the model in lr.skmnist" in err
+    assert "LogisticRegression" in err
+    assert not (tmp_path / "sklearn-mnist-attack").exists()
+
+
+# ------------------------------------------------------------------ outputs
+@pytest.mark.parametrize("command", ["demo", "evaluate", "attack", "fit"])
+def test_existing_output_is_not_replaced(tmp_path, capsys, mlp_file, command):
+    argv = {
+        "demo": ["demo"],
+        "evaluate": ["evaluate", str(mlp_file)],
+        "attack": ["attack", str(mlp_file)],
+        "fit": ["fit", "--model", "mlp", "--epochs", "1"],
+    }[command]
+    if command == "fit":
+        out = tmp_path / "model.skmnist"
+        out.write_text("keep me")
+    else:
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "keep.txt").write_text("keep me")
+        argv += ["--output", "out"]
+    assert main(argv) == 5
+    assert "pass --overwrite" in one_line_error(capsys)
+    kept = out if command == "fit" else out / "keep.txt"
+    assert kept.read_text() == "keep me"
+    if command in ("attack", "fit"):
+        assert main([*argv, "--overwrite"]) == 0
+        written = out if command == "fit" else out / "adversarial.npy"
+        assert written.stat().st_size > 1000
+
+
+def test_empty_output_folder_is_fine(tmp_path, mlp_file):
+    (tmp_path / "a").mkdir()
+    assert main(["attack", str(mlp_file), "--output", "a"]) == 0
+
+
+# ------------------------------------------------------------------ data, errors
+def test_offline_fetch_says_how_to_use_local_files(tmp_path, capsys, monkeypatch):
+    argv = ["fit", "--data", "mnist", "--offline", "--data-home", str(tmp_path)]
+    assert main(argv) == 3
+    err = one_line_error(capsys)
+    assert "download_if_missing is False" in err
+    assert str(tmp_path / "mnist") in err and "--data-home" in err
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "home"))
+    assert main(["fit", "--data", "fashion", "--offline"]) == 3
+    err = one_line_error(capsys).split("error: ")[-1]
+    assert f"pass --data-home DIR (by default DIR is {tmp_path / 'home'})" in err
+
+
+def test_unexpected_errors_exit_1_traceback_only_with_verbose(capsys, monkeypatch):
+    def boom(args, subset):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("sklearn_mnist._cli._io.load_data", boom)
+    assert main(["fit"]) == 1
+    err = one_line_error(capsys)
+    assert "RuntimeError: boom" in err and "--verbose" in err
+    assert main(["fit", "-v"]) == 1
+    assert "Traceback" in capsys.readouterr().err

@@ -72,3 +72,20 @@ def test_training_curves_from_skorch_history():
     fig = plot_training_curves(net)
     (line,) = fig.axes[0].lines
     assert len(line.get_ydata()) == 3
+
+
+def test_write_report_names_the_model(fitted, tmp_path):
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_mnist import Flatten
+    from sklearn_mnist.metrics import write_report
+
+    model, X, y = fitted
+    write_report(model, X[:50], y[:50], tmp_path / "a", attack=False)
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["model"] == "LogisticRegression"
+    text = (tmp_path / "a" / "classification_report.txt").read_text()
+    assert text.startswith("model: LogisticRegression\naccuracy:")
+    pipe = make_pipeline(Flatten(), LogisticRegression(max_iter=5)).fit(X, y)
+    write_report(pipe, X[:50], y[:50], tmp_path / "b", model_name="mine")
+    assert json.loads((tmp_path / "b" / "report.json").read_text())["model"] == "mine"

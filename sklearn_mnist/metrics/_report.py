@@ -3,7 +3,22 @@
 import json
 import pathlib
 
-__all__ = ["write_report"]
+__all__ = ["describe_estimator", "write_report"]
+
+
+def describe_estimator(estimator):
+    """A short name for ``estimator``: its class, a Pipeline's steps, an
+    ensemble's members (``"VotingClassifier(Pipeline(Normalizer255 ->
+    MLPNetClassifier), ...)"``)."""
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list):
+        inner = " -> ".join(describe_estimator(step) for _, step in steps)
+        return f"{type(estimator).__name__}({inner})"
+    members = getattr(estimator, "estimators", None)
+    if isinstance(members, list) and all(isinstance(m, tuple) for m in members):
+        inner = ", ".join(describe_estimator(est) for _, est in members)
+        return f"{type(estimator).__name__}({inner})"
+    return type(estimator).__name__
 
 
 def _attackable(estimator, required):
@@ -22,12 +37,13 @@ def _attackable(estimator, required):
 
 def write_report(
     estimator, X, y, output, *, target_names=None, eps=0.2, attack="auto",
-    curve_samples=1000, progress=None,
+    curve_samples=1000, progress=None, model_name=None,
 ):  # fmt: skip
     """Evaluate a fitted classifier and write a report folder.
 
-    Writes ``classification_report.txt``, ``report.json`` (accuracy, the
-    classification report, the confusion matrix, the most-confused pairs),
+    Writes ``classification_report.txt``, ``report.json`` (which model,
+    accuracy, the classification report, the confusion matrix, the
+    most-confused pairs),
     ``confusion_matrix.png`` and ``misclassified.png``; when the model can be
     attacked (one of sklearn_mnist's classifiers, alone or at the end of a
     Pipeline of its transformers), also ``adversarial.png`` (clean vs FGSM
@@ -50,6 +66,10 @@ def write_report(
     curve_samples : int, default=1000
     progress : callable, default=None
         Called with a short message at the start of each stage.
+    model_name : str, default=None
+        What the report is about, written as ``"model"`` in ``report.json``
+        and as the first line of ``classification_report.txt``; by default
+        :func:`describe_estimator` of ``estimator``.
 
     Returns
     -------
@@ -67,8 +87,9 @@ def write_report(
     do_attack = attack and _attackable(estimator, required=attack != "auto")
     stage("evaluating")
     result = evaluate(estimator, X, y, target_names=target_names)
-    summary = result.to_dict()
-    (out / "classification_report.txt").write_text(str(result) + "\n")
+    name = model_name if model_name is not None else describe_estimator(estimator)
+    summary = {"model": name, **result.to_dict()}
+    (out / "classification_report.txt").write_text(f"model: {name}\n{result}\n")
     _save(plot_confusion_matrix(result), out / "confusion_matrix.png", plt)
     _save(plot_misclassified(X, y, result.y_pred), out / "misclassified.png", plt)
     if do_attack:

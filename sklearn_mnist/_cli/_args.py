@@ -1,0 +1,224 @@
+"""The command line: exit codes, errors and the argument parser.
+
+Argument values are checked here (exit code 2 before any work); the commands
+in ``_commands.py`` only see valid values.
+"""
+
+import argparse
+import textwrap
+
+__all__ = ["EXIT_CODES", "CLIError", "MODEL_SUFFIX", "build_parser"]
+
+EXIT_ERROR, EXIT_USAGE, EXIT_DATA, EXIT_MODEL, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_CODES = {
+    0: "success",
+    EXIT_ERROR: "unexpected error (run with --verbose for the traceback)",
+    EXIT_USAGE: "bad arguments: an unknown option, a value out of range, a device "
+    "this machine does not have",
+    EXIT_DATA: "data not available: not cached with --offline, or the download failed",
+    EXIT_MODEL: "unusable model file: missing, not a model file, corrupted, holding "
+    "untrusted types, a pickle without --trust-pickle, not a fitted classifier, "
+    "or (attack) a model that cannot be attacked",
+    EXIT_OUTPUT: "the output exists (pass --overwrite) or cannot be written",
+    130: "interrupted (Ctrl-C)",
+}
+MODEL_SUFFIX = ".skmnist"
+_TRUST_PICKLE_HELP = (
+    "also read pickle / joblib model files. DANGEROUS: loading a pickle runs any "
+    "code the file contains, so use it only for files you made yourself or "
+    "fully trust; sklearn-mnist's own format never needs it"
+)
+
+
+class CLIError(Exception):
+    """An error with its exit code; its message is printed on one line."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+# ------------------------------------------------------------------ arguments
+class _Formatter(
+    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
+):
+    """Defaults shown after every option (unless its help says it); the
+    epilog's lines kept."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """argparse's errors in one line (exit code 2), without the usage."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _epilog():
+    lines = ["exit codes:"]
+    for code, text in EXIT_CODES.items():
+        lines += textwrap.wrap(
+            text, 79, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7
+        )
+    return "\n".join(lines)
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be in [0, 1] (a fraction of the pixel range), got {text}"
+        )
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _device(text):
+    if text == "auto":
+        return text
+    from ..neural_net._device import resolve_device
+
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def build_parser():
+    common = dict(formatter_class=_Formatter, epilog=_epilog())
+    parser = _Parser(
+        prog="sklearn-mnist",
+        description="scikit-learn estimators for MNIST-style images: train, "
+        "evaluate and attack models from the command line.",
+        **common,
+    )
+    verbose_help = "log progress, show the epoch table, tracebacks on errors"
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text, **common)
+        p.add_argument(  # also after the command; SUPPRESS keeps the global value
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+            help=verbose_help,
+        )  # fmt: skip
+        return p
+
+    def data_options(p):
+        p.add_argument(
+            "--data", default="sample",
+            choices=["sample", "mnist", "fashion", "kmnist"],
+            help="'sample': the 5,000 bundled MNIST digits (offline; 4,000 to train, "
+            "1,000 to test); otherwise the fetch_mnist variant",
+        )  # fmt: skip
+        p.add_argument(
+            "--data-home", default=None, metavar="DIR",
+            help="fetch_mnist cache folder: files in DIR/<variant>/ are used "
+            "without downloading (default: scikit-learn's data home)",
+        )  # fmt: skip
+        p.add_argument(
+            "--offline", action="store_true",
+            help="never download; fail (exit 3) if the data are not in the cache",
+        )  # fmt: skip
+
+    def output_options(p, default, what):
+        p.add_argument("--output", default=default, metavar="PATH", help=what)
+        p.add_argument(
+            "--overwrite", action="store_true",
+            help="replace an existing output instead of stopping with exit code 5",
+        )  # fmt: skip
+
+    def training_options(p, epochs):
+        p.add_argument(
+            "--device", default="auto", type=_device,
+            help="'auto' (cuda, then mps, then cpu) or a torch device such as "
+            "'cpu' or 'cuda:0'",
+        )  # fmt: skip
+        p.add_argument(
+            "--random-state", type=int, default=0, metavar="SEED",
+            help="seed for weights, shuffling and augmentation",
+        )  # fmt: skip
+        p.add_argument(
+            "--epochs", type=_positive_int, default=epochs, metavar="N",
+            help="training epochs (default: the classifier's own)"
+            if epochs is None else "training epochs of each network",
+        )  # fmt: skip
+
+    def model_options(p):
+        p.add_argument(
+            "model_file", metavar="MODEL_FILE",
+            help=f"a model written by 'sklearn-mnist fit' or sklearn_mnist.save "
+            f"({MODEL_SUFFIX})",
+        )  # fmt: skip
+        p.add_argument(
+            "--device", default="auto", type=_device,
+            help="device for the model's networks; 'auto': the one it was fitted "
+            "on if this machine has it, else cpu",
+        )  # fmt: skip
+        p.add_argument("--trust-pickle", action="store_true", help=_TRUST_PICKLE_HELP)
+
+    def eps_option(p):
+        p.add_argument(
+            "--eps", type=_fraction, default=0.2,
+            help="attack radius, a fraction of the pixel range, in [0, 1]",
+        )  # fmt: skip
+
+    demo = command(
+        "demo", "grid search, a soft-voting ensemble, evaluation and an FGSM "
+        "attack on the bundled sample; writes a report folder",
+    )  # fmt: skip
+    data_options(demo)
+    training_options(demo, epochs=6)
+    eps_option(demo)
+    output_options(demo, "sklearn-mnist-report", "report folder")
+
+    fit = command("fit", "fit a model and save it (sklearn_mnist.save)")
+    data_options(fit)
+    training_options(fit, epochs=None)
+    fit.add_argument(
+        "--model", choices=["cnn", "mlp"], default="cnn",
+        help="the classifier, after Normalizer255 in a Pipeline",
+    )  # fmt: skip
+    fit.add_argument(
+        "--augment", action="store_true",
+        help="train on randomly rotated, shifted and zoomed digits",
+    )  # fmt: skip
+    output_options(fit, "model" + MODEL_SUFFIX, "model file to write")
+
+    ev = command(
+        "evaluate", "evaluate a saved model on the test set; writes a report "
+        "folder (with FGSM figures when the model can be attacked)",
+    )  # fmt: skip
+    model_options(ev)
+    data_options(ev)
+    eps_option(ev)
+    output_options(ev, "sklearn-mnist-report", "report folder")
+
+    attack = command("attack", "FGSM / PGD adversarial test set against a saved model")
+    model_options(attack)
+    data_options(attack)
+    eps_option(attack)
+    attack.add_argument(
+        "--n-iter", type=_positive_int, default=1, metavar="N",
+        help="attack steps: 1 is FGSM, more is PGD",
+    )  # fmt: skip
+    output_options(
+        attack, "sklearn-mnist-attack", "folder for adversarial.npy (the images)"
+    )
+    return parser

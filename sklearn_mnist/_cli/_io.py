@@ -1,0 +1,243 @@
+"""What the commands read and write: data, model files, outputs, progress."""
+
+import contextlib
+import os
+import pathlib
+import sys
+
+from ._args import EXIT_DATA, EXIT_MODEL, EXIT_OUTPUT, CLIError
+
+__all__ = [
+    "Progress",
+    "attack_refusal",
+    "check_output",
+    "classifier",
+    "load_data",
+    "note",
+    "predicting",
+    "read_model",
+    "writing",
+]
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# pickle protocol 2+, and joblib's compressed files: zlib, gzip, bz2, xz, lzma
+_PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00")
+
+
+class Progress:
+    """Stage messages on stderr: a tqdm bar on a terminal, plain lines
+    otherwise and with --verbose."""
+
+    def __init__(self, total, desc, verbose):
+        from tqdm.auto import tqdm
+
+        self.terminal = sys.stderr.isatty()
+        self.verbose, self.count, self.total = verbose, 0, total
+        self.bar = tqdm(total=total, desc=desc, file=sys.stderr) if (
+            self.terminal and not verbose
+        ) else None  # fmt: skip
+
+    def __call__(self, message):
+        self.count += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(message)
+            self.bar.update(1)
+        else:
+            print(f"[{self.count}/{self.total}] {message}", file=sys.stderr)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def note(message):
+    print(f"sklearn-mnist: {message}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ data
+def load_data(args, subset):
+    """(X, y, target_names) for ``subset`` in {"train", "test"}."""
+    from sklearn.model_selection import train_test_split
+
+    from ..datasets import fetch_mnist, load_mnist_sample
+
+    if args.data == "sample":
+        bunch = load_mnist_sample()
+        parts = train_test_split(
+            bunch.images, bunch.target, test_size=0.2, stratify=bunch.target,
+            random_state=0,
+        )  # fmt: skip
+        X, y = (parts[0], parts[2]) if subset == "train" else (parts[1], parts[3])
+        return X, y, bunch.target_names
+    try:
+        bunch = fetch_mnist(
+            variant=args.data, subset=subset, data_home=args.data_home,
+            download_if_missing=not args.offline,
+        )  # fmt: skip
+    except OSError as exc:
+        where = os.path.join(args.data_home or "DIR", args.data, "")
+        default = os.environ.get("SCIKIT_LEARN_DATA", "~/scikit_learn_data")
+        hint = (
+            f"Put the {args.data} IDX files under their canonical names in {where}"
+            + (
+                " (under the --data-home you gave)"
+                if args.data_home
+                else f" and pass --data-home DIR (by default DIR is {default})"
+            )
+            + (", run without --offline to download them" if args.offline else "")
+            + ", or use --data sample (bundled, offline)"
+        )
+        raise CLIError(
+            f"cannot load {args.data} ({subset}): {exc}. {hint}", EXIT_DATA
+        ) from exc
+    return bunch.images, bunch.target, bunch.target_names
+
+
+# ------------------------------------------------------------------ outputs
+def check_output(path, overwrite, *, folder):
+    """Stop before any work if ``path`` exists (unless ``overwrite``)."""
+    path = pathlib.Path(path)
+    if not path.exists() and not path.is_symlink():
+        return path
+    if folder and not path.is_dir():
+        raise CLIError(f"output {path} exists and is not a folder", EXIT_OUTPUT)
+    if not folder and path.is_dir():
+        raise CLIError(f"output {path} is a folder, not a file", EXIT_OUTPUT)
+    if overwrite or (folder and not any(path.iterdir())):
+        return path
+    what = "folder" if folder else "file"
+    raise CLIError(
+        f"output {what} {path} exists"
+        + (" and is not empty" if folder else "")
+        + "; pass --overwrite to replace it or choose another --output",
+        EXIT_OUTPUT,
+    )
+
+
+@contextlib.contextmanager
+def writing(path):
+    """OSError while writing ``path`` -> exit code 5."""
+    try:
+        yield
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc}", EXIT_OUTPUT) from exc
+
+
+# ------------------------------------------------------------------ models
+def classifier(kind, *, epochs, device, augment, random_state, verbose=0):
+    from sklearn.pipeline import make_pipeline
+
+    from ..neural_net import CNNClassifier, MLPNetClassifier
+    from ..preprocessing import Normalizer255, RandomAffineAugmenter
+
+    cls = {"cnn": CNNClassifier, "mlp": MLPNetClassifier}[kind]
+    params = dict(device=device, random_state=random_state, verbose=verbose)
+    if epochs is not None:
+        params["max_epochs"] = epochs
+    if augment:
+        params["augment"] = RandomAffineAugmenter()
+    return make_pipeline(Normalizer255(), cls(**params))
+
+
+def _sniff(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return "zip"
+    return "pickle" if head.startswith(_PICKLE_MAGIC) else "other"
+
+
+def _read_pickle(path):
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # unpickling fails in many ways
+        raise CLIError(
+            f"cannot read model file {path} as a pickle / joblib file either: "
+            f"{type(exc).__name__}: {exc}",
+            EXIT_MODEL,
+        ) from exc
+
+
+def read_model(args):
+    """The fitted classifier in ``args.model_file``, or CLIError (exit 4)."""
+    from sklearn.base import is_classifier
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from ..persistence import load
+
+    path = pathlib.Path(args.model_file)
+    if not path.exists():
+        raise CLIError(f"model file not found: {path}", EXIT_MODEL)
+    if path.is_dir():
+        raise CLIError(f"model file {path} is a folder", EXIT_MODEL)
+    try:
+        kind = _sniff(path)
+    except OSError as exc:
+        raise CLIError(f"cannot read model file {path}: {exc}", EXIT_MODEL) from exc
+    if kind == "zip":
+        device = None if args.device == "auto" else args.device
+        try:
+            model = load(path, device=device)
+        except (ValueError, OSError) as exc:
+            raise CLIError(f"cannot read model file: {exc}", EXIT_MODEL) from exc
+    elif args.trust_pickle:
+        model = _read_pickle(path)
+    elif kind == "pickle":
+        raise CLIError(
+            f"{path} looks like a pickle / joblib file, which is refused: loading a "
+            "pickle runs any code it contains. Save models with "
+            "sklearn_mnist.save (what 'sklearn-mnist fit' writes); for a pickle you "
+            "made yourself or fully trust, pass --trust-pickle",
+            EXIT_MODEL,
+        )
+    else:
+        raise CLIError(
+            f"{path} is not a sklearn-mnist model file (written by 'sklearn-mnist "
+            "fit' or sklearn_mnist.save)",
+            EXIT_MODEL,
+        )
+    if isinstance(model, type) or not (
+        hasattr(model, "predict") and hasattr(model, "get_params")
+    ):
+        raise CLIError(
+            f"{path} holds a {type(model).__name__}, not a scikit-learn classifier",
+            EXIT_MODEL,
+        )
+    if not is_classifier(model):
+        raise CLIError(
+            f"{path} holds a {type(model).__name__}, which is not a classifier",
+            EXIT_MODEL,
+        )
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise CLIError(f"the model in {path} is not fitted", EXIT_MODEL) from None
+    return model
+
+
+def attack_refusal(model):
+    from ..adversarial import differentiable_model
+
+    try:
+        differentiable_model(model)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@contextlib.contextmanager
+def predicting(path, X):
+    """ValueError from the model on the test data -> exit code 4."""
+    try:
+        yield
+    except ValueError as exc:
+        raise CLIError(
+            f"the model in {path} cannot predict the test images (shape "
+            f"{X.shape}, {X.dtype}): {str(exc).rstrip('.')}. A scikit-learn model "
+            "fitted on flat "
+            "rows needs a Pipeline that starts with Flatten()",
+            EXIT_MODEL,
+        ) from exc

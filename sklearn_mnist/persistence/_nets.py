@@ -1,0 +1,239 @@
+"""The package's classifiers in a model file: parameters, fitted state, weights.
+
+A fitted classifier is split in two:
+
+- a :class:`NetState` that skops stores with the rest of the model: the class,
+  ``get_params(deep=False)``, every fitted attribute (public, ending in ``_``)
+  that is not a torch object or skorch's own bookkeeping, and the training
+  history as plain lists and numbers;
+- the state dicts of its torch modules (``module_``, ``criterion_``, any other
+  module skorch registered), one safetensors file per classifier.
+
+Loading builds the classifier from its parameters, restores the fitted state,
+lets skorch build the modules (``initialize``) on the target device and loads
+the weights into them after checking every name, shape and dtype. Optimizer
+state is not stored: ``partial_fit`` / ``warm_start`` after loading continue
+with a fresh optimizer.
+"""
+
+import json
+import logging
+
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+from skorch.history import History
+from torch import nn
+
+from ..neural_net import BaseImageClassifier, TransferClassifier
+from ..neural_net._device import resolve_device
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["NetState", "net_state", "net_weights", "build_net"]
+
+# Set by skorch's initialize() (or per fit) and rebuilt when loading.
+_SKORCH_MANAGED = {
+    "callbacks_",
+    "initialized_",
+    "virtual_params_",
+    "prefixes_",
+    "cuda_dependent_attributes_",
+    "init_context_",
+    "history_",
+    "device_",
+}
+
+
+class NetState:
+    """A classifier inside a model file, without its torch objects.
+
+    Attributes
+    ----------
+    index : int
+        Its weights are ``nets/<index>.safetensors``.
+    estimator_class : type
+    params : dict
+        ``get_params(deep=False)``.
+    fitted : dict or None
+        Fitted attributes; None for an unfitted classifier.
+    history : list or None
+    device : str or None
+        The device it was fitted on (``device_``).
+    """
+
+    def __repr__(self):
+        name = getattr(self.estimator_class, "__name__", "?")
+        return f"NetState({self.index}, {name})"
+
+
+def _torch_names(net):
+    """Attribute names of the net's torch modules, criteria and optimizers."""
+    names = [*net._modules, *net._criteria, *net._optimizers]
+    return {name + "_" for name in names}
+
+
+def _is_fitted(net):
+    return net.__sklearn_is_fitted__() and hasattr(net, "module_")
+
+
+def fitted_attributes(net):
+    """The fitted attributes the model file stores (torch objects excluded)."""
+    skip = _SKORCH_MANAGED | _torch_names(net)
+    return {
+        key: value
+        for key, value in vars(net).items()
+        if key.endswith("_") and not key.startswith("_") and key not in skip
+    }
+
+
+def _plain(value):
+    """JSON types for the history (NumPy scalars as numbers, anything else as text)."""
+
+    def default(obj):
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        return repr(obj)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def net_state(net, index):
+    """``NetState`` of ``net`` (its params and fitted values are the net's own
+    objects: the caller copies them)."""
+    state = NetState()
+    state.index = index
+    state.estimator_class = type(net)
+    state.params = net.get_params(deep=False)
+    state.fitted = state.history = state.device = None
+    if _is_fitted(net):
+        state.fitted = fitted_attributes(net)
+        state.history = _plain(list(net.history_))
+        state.device = str(net.device_)
+    return state
+
+
+def _torch_modules(net):
+    """``{prefix: module}`` for the net's modules and criteria with state."""
+    out = {}
+    for name in [*net._modules, *net._criteria]:
+        module = getattr(net, name + "_", None)
+        if isinstance(module, nn.Module):
+            out[name] = module
+    return out
+
+
+def net_weights(net):
+    """The safetensors bytes of every module's state dict, keys ``<name>.<key>``."""
+    tensors = {}
+    for prefix, module in _torch_modules(net).items():
+        for key, value in module.state_dict().items():
+            # clone: safetensors refuses tensors sharing memory
+            tensors[f"{prefix}.{key}"] = value.detach().cpu().clone().contiguous()
+    return save_tensors(tensors)
+
+
+def _target_device(saved, requested):
+    if requested is not None:
+        return resolve_device(requested)
+    try:
+        return resolve_device(saved or "cpu")
+    except ValueError:
+        logger.info("the model was fitted on %s, not available here: using cpu", saved)
+        return "cpu"
+
+
+def _check_state(state, n_nets):
+    cls = getattr(state, "estimator_class", None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseImageClassifier)):
+        raise ValueError(f"a classifier entry names {cls!r}, not a classifier class")
+    index = getattr(state, "index", None)
+    if not isinstance(index, int) or not 0 <= index < n_nets:
+        raise ValueError(f"a classifier entry has an invalid index {index!r}")
+    params, fitted = getattr(state, "params", None), getattr(state, "fitted", None)
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise ValueError(f"{cls.__name__}'s parameters are not a dict of names")
+    if fitted is not None and not (
+        isinstance(fitted, dict)
+        and all(isinstance(k, str) and k.endswith("_") for k in fitted)
+    ):
+        raise ValueError(f"{cls.__name__}'s fitted state is not a dict of *_ names")
+    if fitted is not None and not isinstance(getattr(state, "history", None), list):
+        raise ValueError(f"{cls.__name__}'s training history is not a list")
+    return cls
+
+
+def _initialize_on(net, device):
+    """skorch's ``initialize`` with ``device_`` set to ``device``.
+
+    ``initialize`` resolves the ``device`` parameter; it sees ``device`` for
+    the call and the user's value again after (as the base class's
+    ``load_params`` does). A TransferClassifier's pretrained ``weights`` are
+    not read: the file's weights replace them (and a path or a download may
+    not exist on this machine).
+    """
+    swaps = {"device": device}
+    if isinstance(net, TransferClassifier):
+        swaps["weights"] = None
+        if "module__weights" in vars(net):
+            swaps["module__weights"] = None
+    saved = {key: vars(net)[key] for key in swaps}
+    vars(net).update(swaps)
+    try:
+        net.initialize()
+    finally:
+        vars(net).update(saved)
+
+
+def _load_weights(net, data):
+    try:
+        tensors = load_tensors(data)
+    except Exception as exc:  # safetensors' own error type
+        raise ValueError(
+            f"the weights are not a valid safetensors file: {exc}"
+        ) from None
+    name = type(net).__name__
+    expected = {}
+    modules = _torch_modules(net)
+    for prefix, module in modules.items():
+        for key, value in module.state_dict().items():
+            expected[f"{prefix}.{key}"] = value
+    missing, unexpected = expected.keys() - tensors.keys(), tensors.keys() - expected
+    if missing or unexpected:
+        raise ValueError(
+            f"the weights do not match {name}'s network: missing "
+            f"{sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
+        )
+    for key, value in tensors.items():
+        want = expected[key]
+        if value.shape != want.shape or value.dtype != want.dtype:
+            raise ValueError(
+                f"the weights do not match {name}'s network: {key} is "
+                f"{value.dtype} {tuple(value.shape)} in the file, the network "
+                f"has {want.dtype} {tuple(want.shape)}"
+            )
+    for prefix, module in modules.items():
+        start = len(prefix) + 1
+        module.load_state_dict(
+            {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+        )
+
+
+def build_net(state, weights, *, n_nets, device, resolve):
+    """The classifier ``state`` describes, with ``weights`` loaded.
+
+    ``resolve`` maps the state's parameters and fitted values to real objects
+    (nested classifiers are :class:`NetState` in the file).
+    """
+    cls = _check_state(state, n_nets)
+    net = cls(**resolve(state.params))
+    if state.fitted is None:
+        return net
+    if weights is None:
+        raise ValueError(f"the weights of fitted {cls.__name__} are missing")
+    fitted = resolve(state.fitted)
+    vars(net).update(fitted)
+    _initialize_on(net, _target_device(state.device, device))
+    vars(net).update(fitted)  # anything initialize() reset
+    net.history_ = History(state.history)
+    _load_weights(net, weights)
+    return net
