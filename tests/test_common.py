@@ -1,6 +1,5 @@
 """scikit-learn's estimator checks over every estimator in the package."""
 
-import numpy as np
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mnist import load_mnist_sample
@@ -65,13 +64,22 @@ _BATCH_NUMERICS = (
     "relative (measured in CI), above the check's rtol of 1e-4; the check "
     "passes on some runs"
 )
+_MINIBATCH = (
+    "minibatch training: repeating a sample adds a sample to the epoch and changes "
+    "which samples share a batch and how many steps run, so it is not the same "
+    "fit as doubling its weight (weights match repetition in expectation, not "
+    "sample for sample; scikit-learn's own SGD-based estimators are in the same "
+    "position). Zero weights equal leaving samples out exactly, which "
+    "tests/test_fit_semantics.py checks"
+)
+_NET_CHECKS = {
+    "check_no_attributes_set_in_init": _SKORCH_INIT,
+    "check_sample_weight_equivalence_on_dense_data": _MINIBATCH,
+}
 EXPECTED_FAILED = {
-    **{
-        name: {"check_no_attributes_set_in_init": _SKORCH_INIT}
-        for name in ("MLPNetClassifier", "CNNClassifier")
-    },
+    **{name: _NET_CHECKS for name in ("MLPNetClassifier", "CNNClassifier")},
     "TransferClassifier": {
-        "check_no_attributes_set_in_init": _SKORCH_INIT,
+        **_NET_CHECKS,
         "check_methods_subset_invariance": _BATCH_NUMERICS,
     },
     **{

@@ -56,9 +56,12 @@ def test_small_data_gets_enough_steps_and_large_data_keeps_its_epochs():
     cnn.image_shape_ = (1, 28, 28)
     small = plan_training(cnn, 100, cnn.auto_defaults)
     assert small.batch_size == 25 and small.steps_per_epoch * small.epochs >= 1500
+    assert small.augment is not None
     big = plan_training(cnn, 60000, cnn.auto_defaults)
     assert (big.batch_size, big.epochs) == (256, 3)  # as the first release
-    assert big.augment is not None
+    assert big.augment is None  # 3 epochs are better spent on clean digits
+    mid = plan_training(cnn, 10000, cnn.auto_defaults)
+    assert mid.steps_per_epoch * mid.epochs >= 1500 and mid.augment is not None
     cnn.image_shape_ = (1, 1, 10)  # not images: no augmentation
     assert plan_training(cnn, 1000, cnn.auto_defaults).augment is None
     fixed = CNNClassifier(max_epochs=7, batch_size=10, augment=None)

@@ -1,5 +1,6 @@
 """``FGSMPerturber``: FGSM / PGD as a scikit-learn transformer around a model."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..neural_net import BaseImageClassifier, batch_norm_frozen
-from ..utils import infer_clip_range
+from ..utils import flat_for_container, infer_clip_range, same_feature_names_out
 from ._attack import attack_tensor, default_step
 
 __all__ = ["FGSMPerturber", "differentiable_model"]
@@ -192,7 +193,7 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         -------
         X_adv : ndarray of float32, same shape as ``X``, in the units of ``X``
         """
-        return self.perturb(X, y)
+        return flat_for_container(self, self.perturb(X, y))
 
     def perturb(self, X, y=None):
         """Adversarial version of ``X`` against labels ``y``.
@@ -207,6 +208,12 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         model = self._model()
         logits_fn, clf = differentiable_model(model)
         X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=True)
+        expected = getattr(self, "n_features_in_", None)
+        if expected is not None and math.prod(X.shape[1:]) != expected:
+            raise ValueError(
+                f"X has {math.prod(X.shape[1:])} features, but FGSMPerturber is "
+                f"expecting {expected} features as input."
+            )
         if self.targeted and y is None:
             raise ValueError("targeted=True needs target labels: perturb(X, y=targets)")
         labels = None if y is None else clf.label_encoder_.transform(np.asarray(y))
@@ -263,8 +270,16 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
             clip=(float(lo), float(hi)),
         )
 
+    def get_feature_names_out(self, input_features=None):
+        """One output per input feature (a perturbed pixel), with the same names."""
+        # Without fit, the (fitted) model attacked says what the inputs are.
+        owner = self if hasattr(self, "n_features_in_") else self._model()
+        return same_feature_names_out(owner, input_features)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.requires_fit = False
+        # transform works without fit when the estimator is fitted already.
+        tags.requires_fit = not _is_fitted(self.estimator)
         tags.non_deterministic = self.random_start and self.random_state is None
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

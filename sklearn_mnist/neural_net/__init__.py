@@ -7,10 +7,12 @@ from ._callbacks import OneCycle, ThreadShare, one_cycle
 from ._cnn import CNNClassifier
 from ._mlp import MLPNetClassifier
 from ._modules import CNNModule, MLPModule
+from ._optim import AdamW
 from ._transfer import TransferClassifier
 from ._transfer_module import TransferModule
 
 __all__ = [
+    "AdamW",
     "Backbone",
     "BaseImageClassifier",
     "CNNClassifier",

@@ -40,6 +40,7 @@ from ._inputs import (
     pixel_stats,
     training_weights,
 )
+from ._optim import AdamW
 from ._persist import save_safetensors
 from ._plan import AutoDefaults, plan_training
 from ._precision import MixedPrecision
@@ -90,7 +91,10 @@ class BaseImageClassifier(NeuralNetClassifier):
         The network; built with ``in_shape`` and ``n_classes`` from the data and
         every ``module__*`` parameter.
     criterion, optimizer, lr, train_split, callbacks
-        As in skorch. ``train_split=None`` (the default) trains on all data, as
+        As in skorch. The default optimizer, :class:`AdamW`, is
+        ``torch.optim.AdamW``'s algorithm without its first-use import of the
+        torch compiler (about 5 s of a fresh process's first fit); any torch
+        optimizer works. ``train_split=None`` (the default) trains on all data, as
         scikit-learn estimators do; ``early_stopping=True`` holds out a
         validation set itself.
     max_epochs : int or "auto", default="auto"
@@ -236,7 +240,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         module,
         *,
         criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
+        optimizer=AdamW,
         lr=1e-3,
         max_epochs="auto",
         batch_size="auto",
@@ -517,7 +521,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         # them to the CPU on a machine without that GPU.
         state["device"] = state.get("device_", "cpu")
         super().__setstate__(state)
-        self.__dict__["device_"] = self.__dict__["device"]
+        if "device_" in state:  # an unfitted net stays without one (deepcopy)
+            self.__dict__["device_"] = self.__dict__["device"]
         self.__dict__["device"] = requested
 
     # ------------------------------------------------------------ scikit-learn

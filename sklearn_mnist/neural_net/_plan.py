@@ -39,15 +39,17 @@ class AutoDefaults:
         Beyond this many samples the step floor shrinks in proportion
         (``min_steps * full_until / n``), so that large data train for
         ``epochs`` and no longer; None keeps the floor at every size.
-    augment : bool
-        Whether ``augment="auto"`` augments image-like data.
+    augment_until : int or None
+        ``augment="auto"`` augments image-like training sets of up to this
+        many samples (on more, the few epochs of large data are better spent
+        on clean images); None: at every size, 0: never.
     """
 
     batch_size: int
     epochs: int
     min_steps: int
     full_until: int = None
-    augment: bool = True
+    augment_until: int = None
 
     def step_floor(self, n_train):
         """The fewest optimizer steps a fit on ``n_train`` samples takes."""
@@ -87,7 +89,9 @@ def plan_training(net, n_train, defaults):
     augment = net.augment
     if isinstance(augment, str) and augment == "auto":
         augment = None
-        if defaults.augment and looks_like_images(net.image_shape_):
+        limit = defaults.augment_until
+        small = limit is None or n_train <= limit
+        if small and looks_like_images(net.image_shape_):
             from ..preprocessing import RandomAffineAugmenter
 
             augment = RandomAffineAugmenter()

@@ -11,7 +11,7 @@ from torch import nn
 from ._backbones import EFFICIENTNET_LITE0
 from ._base import BaseImageClassifier
 from ._data import InMemoryDataset
-from ._plan import AutoDefaults
+from ._plan import AutoDefaults, looks_like_images
 from ._transfer_module import TransferModule
 
 __all__ = ["TransferClassifier"]
@@ -43,17 +43,25 @@ class TransferClassifier(BaseImageClassifier):
         Pretrained ImageNet weights; None for a random initialisation (the
         baseline transfer is measured against); or a path to a state dict for
         the backbone's architecture (read with ``weights_only=True``).
-    freeze : "backbone", "none" or int, default="none"
+    freeze : "auto", "backbone", "none" or int, default="auto"
         ``"backbone"`` trains only the new head, ``"none"`` fine-tunes
         everything, an integer ``k`` trains the last ``k`` backbone stages (for
         EfficientNet-Lite0: 18 stages, the stem, 16 MBConv blocks and the 1x1
-        head convolution). Frozen parameters and batch-norm statistics do not
-        change. When a frozen part exists and neither ``augment`` nor
-        ``adversarial`` is set, fit computes its output once for the training
-        data and trains on those features (feature extraction: each epoch runs
-        only the trainable part).
-    input_size : int, (int, int) or None, default=32
-        Size the images are resized to before the backbone.
+        head convolution). ``"auto"``: ``"none"`` for images (1, 3 or 4
+        channels, sides of 8 pixels or more), ``"backbone"`` for other data,
+        where ImageNet features mean nothing and a frozen backbone keeps the
+        fit cheap (resolved into ``freeze_``). Frozen parameters and
+        batch-norm statistics do not change. When a frozen part exists and
+        neither augmentation nor ``adversarial`` is used, fit computes its
+        output once for the training data and trains on those features
+        (feature extraction: each epoch runs only the trainable part).
+    input_size : "auto", int, (int, int) or None, default="auto"
+        Size the images are resized to before the backbone. ``"auto"``: 64 for
+        image training sets of up to 2,000 samples (where labels are few, the
+        backbone's pretrained resolution pays: measured in
+        ``benchmarks/RESULTS.md``) and for data that are not images, 32 for
+        larger image sets, never smaller than the images (resolved into
+        ``input_size_``).
     grey : {"sum", "repeat"}, default="sum"
         See :class:`TransferModule`.
     module : type, default=TransferModule
@@ -93,7 +101,7 @@ class TransferClassifier(BaseImageClassifier):
         *,
         backbone=EFFICIENTNET_LITE0,
         weights="imagenet",
-        freeze="none",
+        freeze="auto",
         input_size="auto",
         grey="sum",
         lr=2e-3,
@@ -117,7 +125,7 @@ class TransferClassifier(BaseImageClassifier):
         "backbone": [str, nn.Module],
         "weights": [None, str, os.PathLike],
         "freeze": [
-            StrOptions({"backbone", "none"}),
+            StrOptions({"auto", "backbone", "none"}),
             Interval(Integral, 0, None, closed="left"),
         ],
         "input_size": [
@@ -133,13 +141,23 @@ class TransferClassifier(BaseImageClassifier):
     def _plan(self, n_samples):
         super()._plan(n_samples)
         if self.warm_start and hasattr(self, "input_size_"):
-            return  # the network was built for it
+            return  # the network was built for them
+        images = looks_like_images(self.image_shape_)
         if isinstance(self.input_size, str) and self.input_size == "auto":
             sizes = self.auto_input_size
-            side = sizes["small" if n_samples <= sizes["small_data"] else "large"]
-            self.input_size_ = max(side, *self.image_shape_[1:])
+            # Other data: 64 keeps a 2x2 final feature map (32 leaves 1x1, and
+            # a frozen backbone's features then separate little: measured on
+            # scikit-learn's blobs, 65% vs 91% training accuracy).
+            small = not images or n_samples <= sizes["small_data"]
+            self.input_size_ = max(
+                sizes["small" if small else "large"], *self.image_shape_[1:]
+            )
         else:
             self.input_size_ = self.input_size
+        if isinstance(self.freeze, str) and self.freeze == "auto":
+            self.freeze_ = "none" if images else "backbone"
+        else:
+            self.freeze_ = self.freeze
 
     def __setattr__(self, name, value):
         if name == "backbone":
@@ -156,7 +174,7 @@ class TransferClassifier(BaseImageClassifier):
                 backbone=self.backbone,
                 weights=self.weights,
                 input_size=self.input_size_,
-                freeze=self.freeze,
+                freeze=self.freeze_,
                 grey=self.grey,
             )
         return defaults

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import sys
 import tempfile
 
 import torch
@@ -41,10 +42,12 @@ def _cpu_count():
 
 
 def _current_dask_worker():
-    try:
-        from distributed import get_worker
-    except ImportError:
+    # A Dask worker has imported distributed already; elsewhere, importing it
+    # just to ask would add about a second to the first fit of a process.
+    if "distributed" not in sys.modules:
         return None
+    from distributed import get_worker
+
     try:
         return get_worker()
     except ValueError:  # not inside a Dask task

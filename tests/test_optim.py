@@ -1,0 +1,87 @@
+"""The package's AdamW against torch.optim.AdamW (the reference), and the
+first-use cost it avoids."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_mnist.neural_net import AdamW
+
+
+def _two_models(seed):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
+    twin.load_state_dict(model.state_dict())
+    return model, twin
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    lr=st.floats(1e-4, 0.1),
+    beta1=st.floats(0.0, 0.99),
+    beta2=st.floats(0.5, 0.9999),
+    weight_decay=st.sampled_from([0.0, 1e-2, 0.3]),
+    seed=st.integers(0, 1000),
+)
+def test_updates_equal_torch_adamw(lr, beta1, beta2, weight_decay, seed):
+    ours_model, ref_model = _two_models(seed)
+    kw = dict(lr=lr, betas=(beta1, beta2), eps=1e-8, weight_decay=weight_decay)
+    ours = AdamW(ours_model.parameters(), **kw)
+    ref = torch.optim.AdamW(ref_model.parameters(), **kw)
+    gen = torch.Generator().manual_seed(seed)
+    for step in range(6):
+        x = torch.randn(5, 6, generator=gen)
+        y = torch.randint(0, 3, (5,), generator=gen)
+        for model, opt in ((ours_model, ours), (ref_model, ref)):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        if step == 3:  # a schedule changes lr and beta1 between steps
+            for opt in (ours, ref):
+                opt.param_groups[0]["lr"] = lr / 2
+                opt.param_groups[0]["betas"] = (beta1 / 2, beta2)
+    for a, b in zip(ours_model.parameters(), ref_model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_works_with_torch_schedulers_and_param_groups():
+    model, _ = _two_models(0)
+    opt = AdamW(
+        [
+            {"params": model[0].parameters()},
+            {"params": model[2].parameters(), "lr": 0.5},
+        ],
+        lr=0.1,
+    )
+    assert isinstance(opt, torch.optim.Optimizer)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    model(torch.randn(2, 6)).sum().backward()
+    opt.step()
+    sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.05, 0.25]
+    assert set(opt.state_dict()["state"]) == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="more than one"):
+        AdamW([{"params": model[0].parameters()}, {"params": model[0].parameters()}])
+
+
+def test_does_not_import_the_torch_compiler():
+    code = (
+        "import sys, torch\n"
+        "from sklearn_mnist.neural_net import AdamW\n"
+        "p = torch.nn.Parameter(torch.ones(3)); opt = AdamW([p])\n"
+        "p.sum().backward(); opt.step(); opt.zero_grad()\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
