@@ -164,7 +164,7 @@ def test_class_weight_equals_the_matching_sample_weight(data):
     balanced = CNNClassifier(**FAST, class_weight="balanced")
     keep = (y_tr != 7) | (np.arange(len(y_tr)) % 6 == 0)  # 7 is rare
     balanced.fit(X_tr[keep], y_tr[keep])
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="Negative values"):
         CNNClassifier(**FAST).fit(X_tr, y_tr, sample_weight=-np.ones(len(X_tr)))
 
 
@@ -309,3 +309,62 @@ def test_predicting_on_another_scale_warns(data):
         scaled.predict(X_te)
     with pytest.warns(UserWarning, match="already scaled"):
         Normalizer255().fit_transform(X_te / 255.0)
+
+
+# ------------------------------------------------- the transformer API in full
+def test_augment_resampler_in_an_imbalanced_learn_pipeline(data):
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    from sklearn_mnist.preprocessing import AugmentResampler, RandomAffineAugmenter
+
+    X_tr, X_te, y_tr, _ = data
+    with pytest.raises((TypeError, ValueError)):  # the augmenter itself is refused
+        imblearn_pipeline.make_pipeline(
+            RandomAffineAugmenter(), CNNClassifier(**FAST)
+        ).fit(X_tr[:60], y_tr[:60])
+    seen = {}
+
+    class Spy(CNNClassifier):
+        def fit(self, X, y, **kw):
+            seen["n"] = len(X)
+            return super().fit(X, y, **kw)
+
+    pipe = imblearn_pipeline.make_pipeline(
+        AugmentResampler(n_copies=2, random_state=0), Spy(**FAST)
+    ).fit(X_tr, y_tr)
+    assert seen["n"] == 3 * len(X_tr)  # originals + 2 augmented copies
+    assert pipe.predict(X_te).shape == (len(X_te),)  # prediction: no resampling
+
+
+def test_feature_names_and_pandas_output_on_image_pipelines(data):
+    pd = pytest.importorskip("pandas")
+    from sklearn_mnist.preprocessing import ElasticDistortion, RandomAffineAugmenter
+
+    X_tr, X_te, y_tr, _ = data
+    images = X_tr[:50].reshape(-1, 28, 28)
+    clf = CNNClassifier(**FAST).fit(X_tr, y_tr)
+    for step in (
+        Normalizer255(),
+        RandomAffineAugmenter(random_state=0),
+        ElasticDistortion(random_state=0),
+        FGSMPerturber(clf, eps=0.1),
+    ):
+        names = step.fit(images, y_tr[:50]).get_feature_names_out()
+        assert len(names) == 784 and names[0] == "x0"
+        out = step.set_output(transform="pandas").transform(images)
+        assert isinstance(out, pd.DataFrame) and out.shape == (50, 784)
+        assert list(out.columns) == list(names)
+    pipe = make_pipeline(Normalizer255(), CNNClassifier(**FAST))
+    pipe.set_output(transform="pandas")  # "Must pass 2-d input" before
+    pipe.fit(X_tr.reshape(-1, 28, 28), y_tr)
+    assert pipe.predict(X_te.reshape(-1, 28, 28)).shape == (len(X_te),)
+
+
+def test_silent_by_default_progress_bar_with_verbose(data, capsys):
+    X_tr, _, y_tr, _ = data
+    CNNClassifier(**FAST).fit(X_tr[:200], y_tr[:200])
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    CNNClassifier(**{**FAST, "verbose": 1}).fit(X_tr[:200], y_tr[:200])
+    out = capsys.readouterr()
+    assert "train_loss" in out.out and "epoch" in out.out  # skorch's epoch table
+    assert "it/s" in out.err  # the per-batch tqdm bar

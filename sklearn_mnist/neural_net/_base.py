@@ -16,7 +16,13 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 from skorch.dataset import ValidSplit
 from torch import nn
 
@@ -162,7 +168,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         ``"float16"`` adds a gradient scaler against underflow. Weights stay
         float32 and predicted probabilities are float32.
     verbose : int, default=0
-        Silent by default; 1 prints skorch's epoch table.
+        Silent by default, as scikit-learn's estimators; 1 prints skorch's
+        epoch table and a per-batch progress bar (skorch's ``ProgressBar``).
     **kwargs
         Any other skorch parameter, e.g. ``module__dropout=0.3`` or
         ``optimizer__weight_decay=1e-4``.
@@ -314,6 +321,10 @@ class BaseImageClassifier(NeuralNetClassifier):
                     ),
                 )
             )
+        if self.verbose:
+            # Per-batch bar beside the epoch table; "count": our batch size
+            # may be "auto", so the bar learns the batches in the first epoch.
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks + [("print_log", PrintLog())]
 
     def initialize(self):

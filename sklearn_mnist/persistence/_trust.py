@@ -7,7 +7,8 @@ estimators and their internals, NumPy and SciPy containers):
   ``sklearn_mnist.preprocessing``, ``sklearn_mnist.adversarial`` and
   ``sklearn_mnist.neural_net``) and its skorch callbacks;
 - as *classes only*, never as instances: the package's classifiers, its torch
-  modules (``MLPModule``, ``CNNModule``, ``TransferModule``) and the torch /
+  modules (``MLPModule``, ``CNNModule``, ``TransferModule``), its ``AdamW``
+  and the torch /
   skorch classes the classifiers take as parameters (criteria, optimizers,
   ``DataLoader``, skorch's ``Dataset``). A file that asks for an *instance* of
   one of these is refused: skorch's ``__setstate__`` unpickles bytes from its
@@ -72,7 +73,7 @@ def trusted_types():
     instances = {type_name(NetState), type_name(ValidSplit), type_name(Bunch)}
     classes_only = set()
     for cls in _package_classes():
-        if issubclass(cls, BaseImageClassifier) or issubclass(cls, nn.Module):
+        if issubclass(cls, BaseImageClassifier | nn.Module | torch.optim.Optimizer):
             classes_only.add(type_name(cls))
         elif issubclass(cls, BaseEstimator | Callback):
             instances.add(type_name(cls))

@@ -43,7 +43,7 @@ class AugmentResampler(BaseEstimator):
     >>> X = np.zeros((4, 28, 28), dtype=np.uint8); X[:, 10:18, 12:16] = 255
     >>> X_res, y_res = AugmentResampler(n_copies=2, random_state=0).fit_resample(
     ...     X, [0, 1, 0, 1])
-    >>> X_res.shape, list(y_res)
+    >>> X_res.shape, y_res.tolist()
     ((12, 28, 28), [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
     """
 
