@@ -10,6 +10,7 @@ import textwrap
 __all__ = ["EXIT_CODES", "CLIError", "MODEL_SUFFIX", "build_parser"]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_DATA, EXIT_MODEL, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_DEPENDENCY = 6
 EXIT_CODES = {
     0: "success",
     EXIT_ERROR: "unexpected error (run with --verbose for the traceback)",
@@ -18,8 +19,11 @@ EXIT_CODES = {
     EXIT_DATA: "data not available: not cached with --offline, or the download failed",
     EXIT_MODEL: "unusable model file: missing, not a model file, corrupted, holding "
     "untrusted types, a pickle without --trust-pickle, not a fitted classifier, "
-    "or (attack) a model that cannot be attacked",
+    "(attack) a model that cannot be attacked, or (export-onnx) one that cannot "
+    "be exported or whose export disagrees with it",
     EXIT_OUTPUT: "the output exists (pass --overwrite) or cannot be written",
+    EXIT_DEPENDENCY: "an optional dependency is missing (the message gives the pip "
+    "command)",
     130: "interrupted (Ctrl-C)",
 }
 MODEL_SUFFIX = ".skmnist"
@@ -88,6 +92,16 @@ def _positive_int(text):
     return value
 
 
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _device(text):
     if text == "auto":
         return text
@@ -105,7 +119,7 @@ def build_parser():
     parser = _Parser(
         prog="sklearn-mnist",
         description="scikit-learn estimators for MNIST-style images: train, "
-        "evaluate and attack models from the command line.",
+        "evaluate, attack and export models from the command line.",
         **common,
     )
     verbose_help = "log progress, show the epoch table, tracebacks on errors"
@@ -221,4 +235,26 @@ def build_parser():
     output_options(
         attack, "sklearn-mnist-attack", "folder for adversarial.npy (the images)"
     )
+    onnx = command(
+        "export-onnx", "export a saved model, preprocessing included, to ONNX "
+        "(sklearn_mnist.export_onnx) and check the file in onnxruntime",
+    )  # fmt: skip
+    onnx.add_argument(
+        "model_file", metavar="MODEL_FILE",
+        help=f"a model written by 'sklearn-mnist fit' or sklearn_mnist.save "
+        f"({MODEL_SUFFIX}), read on the cpu",
+    )  # fmt: skip
+    output_options(onnx, "model.onnx", "ONNX file to write")
+    onnx.add_argument(
+        "--opset", type=_positive_int, default=None, metavar="N",
+        help="ONNX opset (default: the torch exporter's own, 18 or later)",
+    )  # fmt: skip
+    onnx.add_argument(
+        "--check-samples", type=_count, default=1000, metavar="N",
+        help="compare the file's labels and probabilities in onnxruntime with the "
+        "model's on N bundled sample digits (random pixels for models that do "
+        "not take 28x28 grey images) before writing it; 0 skips the check",
+    )  # fmt: skip
+    onnx.add_argument("--trust-pickle", action="store_true", help=_TRUST_PICKLE_HELP)
+    onnx.set_defaults(device="cpu")
     return parser
