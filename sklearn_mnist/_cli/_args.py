@@ -46,8 +46,8 @@ class CLIError(Exception):
 class _Formatter(
     argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
 ):
-    """Defaults shown after every option (unless its help says it); the
-    epilog's lines kept."""
+    """Defaults shown after every option (unless its help says it);
+    descriptions' lines kept."""
 
     def _get_help_string(self, action):
         if "default" in (action.help or ""):
@@ -60,8 +60,14 @@ class _Parser(argparse.ArgumentParser):
         """argparse's errors in one line (exit code 2), without the usage."""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
+    def format_help(self):
+        """The help, then the exit codes. Not an ``epilog``: sphinx-argparse
+        reads epilogs as reStructuredText, which the aligned table is not
+        (docs/cli.rst lists the codes itself)."""
+        return f"{super().format_help()}\n{_exit_codes_text()}\n"
 
-def _epilog():
+
+def _exit_codes_text():
     lines = ["exit codes:"]
     for code, text in EXIT_CODES.items():
         lines += textwrap.wrap(
@@ -115,7 +121,7 @@ def _device(text):
 
 
 def build_parser():
-    common = dict(formatter_class=_Formatter, epilog=_epilog())
+    common = dict(formatter_class=_Formatter)
     parser = _Parser(
         prog="sklearn-mnist",
         description="scikit-learn estimators for MNIST-style images: train, "

@@ -82,7 +82,7 @@ def verify_onnx(model, onnx_model, X, *, atol=1e-5):
         The fitted model that was exported.
     onnx_model : str, path-like or bytes
         The file written by :func:`export_onnx`, or its content.
-    X : array-like of shape (n_samples, *input_shape)
+    X : array-like of shape (n_samples, ...)
         Input in the shape the file takes (its ``input_shape`` metadata), any
         numeric dtype: the file gets it as float32 (exact for uint8 pixels),
         the model as it is.
