@@ -18,7 +18,8 @@ batching included); onnxruntime as a deployment calls ``session.run`` on
 float32 input (the cast from uint8 is included).
 
     python benchmarks/bench_onnx.py [--mlp] [--threads 2] [--repeat 3]
-    python benchmarks/bench_onnx.py --n-train 2000 --n-latency 200   # a quick check
+    python benchmarks/bench_onnx.py --n-train 2000 --max-epochs 1 --n-latency 200
+    (the last: a quick check that it runs, not figures)
 """
 
 import argparse
@@ -88,18 +89,24 @@ def main():
     parser.add_argument(
         "--n-latency", type=int, default=10000, help="test images timed at batch 1"
     )
+    parser.add_argument(
+        "--max-epochs",
+        default="auto",
+        help="classifiers' max_epochs (quick checks)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     X_train, y_train, X_test, y_test = load_full_mnist()
     data = (X_train[: args.n_train], y_train[: args.n_train], X_test, y_test)
-    models = {"CNN": CNNClassifier(random_state=0)}
+    epochs = args.max_epochs if args.max_epochs == "auto" else int(args.max_epochs)
+    models = {"CNN": CNNClassifier(random_state=0, max_epochs=epochs)}
     if args.mlp:
-        models["MLP"] = MLPNetClassifier(random_state=0)
+        models["MLP"] = MLPNetClassifier(random_state=0, max_epochs=epochs)
     import onnxruntime
 
     print(
         f"sklearn-mnist {sklearn_mnist.__version__}, torch {torch.__version__}, "
-        f"onnxruntime {onnxruntime.__version__}; {args.threads} threads on both "
+        f"onnxruntime {onnxruntime.__version__}; {args.threads} thread(s) on both "
         f"sides; {len(data[0]):,} training images, {len(X_test):,} test images\n"
     )
     with tempfile.TemporaryDirectory() as folder:

@@ -169,8 +169,8 @@ def _check_images(shape, input_range, n):
 def _export_onnx(args):
     import json
 
-    from ..export._onnx import build_onnx, shape_text
     from ..export import verify_onnx
+    from ..export._onnx import build_onnx, shape_text
     from ..utils import atomic_write
 
     out = _io.check_output(args.output, args.overwrite, folder=False)
