@@ -149,6 +149,8 @@ def test_help_shows_exit_codes_defaults_and_help_everywhere(capsys):
         (["fit", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
         (["fit", "--epochs", "-3"], "--epochs: must be at least 1, got -3"),
         (["attack", "model.skmnist", "--n-iter", "0"], "--n-iter: must be at least 1"),
+        (["export-onnx", "m.skmnist", "--opset", "0"], "--opset: must be at least 1"),
+        (["export-onnx", "m.skmnist", "--check-samples", "-1"], "must be at least 0"),
         (["fit", "--device", "gpu9"], "--device: device must be 'auto' or a torch"),
         (["nonsense"], "invalid choice"),
     ],

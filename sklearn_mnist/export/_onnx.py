@@ -280,7 +280,7 @@ def export_onnx(model, path, *, opset=None):
 
     ``metadata_props`` (strings; JSON where noted) hold what a deployment
     needs without a Python pickle: ``classes`` (JSON list of the labels, any
-    type JSON holds) and ``classes_dtype`` (NumPy's name of their dtype),
+    type JSON holds) and ``classes_dtype`` (their NumPy dtype string: ``<i8``),
     ``input_shape`` (JSON, ``null`` for the batch), ``input_layout``
     (``channels_first`` or ``channels_last``: the order of the values, flat
     rows included), ``input_range`` (JSON ``[low, high]``), ``image_shape``
