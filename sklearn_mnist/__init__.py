@@ -2,6 +2,7 @@
 
 from .adversarial import FGSMPerturber
 from .datasets import fetch_mnist, load_idx, load_mnist_sample, save_idx
+from .export import export_onnx
 from .metrics import evaluate
 from .neural_net import CNNClassifier, MLPNetClassifier, TransferClassifier
 from .persistence import load, save
@@ -19,6 +20,7 @@ __all__ = [
     "TransferClassifier",
     "__version__",
     "evaluate",
+    "export_onnx",
     "fetch_mnist",
     "load",
     "load_idx",

@@ -1,5 +1,6 @@
 import argparse
 import json
+import sys
 
 import joblib
 import numpy as np
@@ -148,6 +149,8 @@ def test_help_shows_exit_codes_defaults_and_help_everywhere(capsys):
         (["fit", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
         (["fit", "--epochs", "-3"], "--epochs: must be at least 1, got -3"),
         (["attack", "model.skmnist", "--n-iter", "0"], "--n-iter: must be at least 1"),
+        (["export-onnx", "m.skmnist", "--opset", "0"], "--opset: must be at least 1"),
+        (["export-onnx", "m.skmnist", "--check-samples", "-1"], "must be at least 0"),
         (["fit", "--device", "gpu9"], "--device: device must be 'auto' or a torch"),
         (["nonsense"], "invalid choice"),
     ],
@@ -298,3 +301,75 @@ def test_unexpected_errors_exit_1_traceback_only_with_verbose(capsys, monkeypatc
     assert "RuntimeError: boom" in err and "--verbose" in err
     assert main(["fit", "-v"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ export-onnx
+def test_export_onnx_writes_a_checked_file(tmp_path, capsys, mlp_file, sample):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from sklearn_mnist import load
+
+    assert main(["export-onnx", str(mlp_file), "--check-samples", "300"]) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / "model.onnx"  # the default --output
+    assert f"written to {path.resolve()}" in out
+    assert "float32 (n, 784), values in [0.0, 255.0]" in out
+    assert "300 samples: labels identical" in out and "passed" in out
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    X, _ = sample
+    proba, label = session.run(None, {"input": X.astype(np.float32)})
+    model = load(mlp_file)
+    np.testing.assert_array_equal(model.classes_[label], model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5, rtol=0)
+    # Not replaced without --overwrite; replaced with it.
+    before = path.read_bytes()
+    assert main(["export-onnx", str(mlp_file)]) == 5
+    assert "pass --overwrite" in one_line_error(capsys)
+    argv = ["export-onnx", str(mlp_file), "--overwrite", "--check-samples", "0"]
+    assert main([*argv, "--opset", "18"]) == 0
+    assert "not checked" in capsys.readouterr().out
+    assert path.read_bytes() != before  # another opset: another file
+
+
+def test_export_onnx_refuses_what_it_cannot_export(tmp_path, capsys, sample, logreg):
+    pytest.importorskip("onnxscript")
+    X, y = sample
+    save(make_pipeline(Flatten(), LogisticRegression(max_iter=20)).fit(X / 255, y),
+         tmp_path / "lr.skmnist")  # fmt: skip
+    assert main(["export-onnx", "lr.skmnist"]) == 4
+    err = one_line_error(capsys)
+    assert "cannot export the model in lr.skmnist" in err
+    assert "got the classifier LogisticRegression" in err
+    joblib.dump(logreg, tmp_path / "lr.joblib")
+    assert main(["export-onnx", "lr.joblib"]) == 4
+    assert "--trust-pickle" in one_line_error(capsys)
+    assert main(["export-onnx", "missing.skmnist"]) == 4
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_export_onnx_without_onnx_exits_6(tmp_path, capsys, mlp_file, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # import fails
+    assert main(["export-onnx", str(mlp_file)]) == 6
+    assert "pip install 'sklearn-mnist[onnx]'" in one_line_error(capsys)
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_export_onnx_check_failure_writes_nothing(tmp_path, capsys, mlp_file,
+                                                  monkeypatch):  # fmt: skip
+    """A file that disagrees with the model is not written (exit 4)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from sklearn_mnist.export import _verify
+
+    real = _verify.verify_onnx
+
+    def off_by_a_bit(model, onnx_model, X, **kw):
+        result = real(model, onnx_model, X, **kw)
+        return type(result)(result.n_samples, 3, 0.01, result.atol)
+
+    monkeypatch.setattr("sklearn_mnist.export.verify_onnx", off_by_a_bit)
+    assert main(["export-onnx", str(mlp_file), "--check-samples", "50"]) == 4
+    err = one_line_error(capsys)
+    assert "disagrees with it on bundled sample digits" in err
+    assert "3 labels differ" in err and "nothing written" in err
+    assert not (tmp_path / "model.onnx").exists()

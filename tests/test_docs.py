@@ -37,8 +37,9 @@ def text(path):
 
 
 def test_docs_build_without_warnings(html):
-    for page in ["index", "getting_started", "user_guide", "cli", "api",
-                 "benchmarks", "architecture", "auto_examples/index"]:  # fmt: skip
+    for page in ["index", "getting_started", "user_guide", "cli", "deployment",
+                 "api", "benchmarks", "architecture",
+                 "auto_examples/index"]:  # fmt: skip
         assert (html / f"{page}.html").exists(), page
 
 
@@ -65,6 +66,17 @@ def test_cli_page_shows_every_command_and_option(html):
         for action in sub._actions:
             for option in action.option_strings:
                 assert option in page, (name, option)
+
+
+def test_cli_page_lists_every_exit_code(html):
+    from sklearn_mnist._cli import EXIT_CODES
+
+    def letters(words):  # tags joined without spaces: compare letters and digits
+        return re.sub(r"\W", "", words)
+
+    page = letters(text(html / "cli.html"))
+    for code, meaning in EXIT_CODES.items():
+        assert letters(f"{code}{meaning}") in page, code
 
 
 def test_benchmarks_page_includes_results_md(html):

@@ -10,6 +10,7 @@ import textwrap
 __all__ = ["EXIT_CODES", "CLIError", "MODEL_SUFFIX", "build_parser"]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_DATA, EXIT_MODEL, EXIT_OUTPUT = 1, 2, 3, 4, 5
+EXIT_DEPENDENCY = 6
 EXIT_CODES = {
     0: "success",
     EXIT_ERROR: "unexpected error (run with --verbose for the traceback)",
@@ -18,8 +19,11 @@ EXIT_CODES = {
     EXIT_DATA: "data not available: not cached with --offline, or the download failed",
     EXIT_MODEL: "unusable model file: missing, not a model file, corrupted, holding "
     "untrusted types, a pickle without --trust-pickle, not a fitted classifier, "
-    "or (attack) a model that cannot be attacked",
+    "(attack) a model that cannot be attacked, or (export-onnx) one that cannot "
+    "be exported or whose export disagrees with it",
     EXIT_OUTPUT: "the output exists (pass --overwrite) or cannot be written",
+    EXIT_DEPENDENCY: "an optional dependency is missing (the message gives the pip "
+    "command)",
     130: "interrupted (Ctrl-C)",
 }
 MODEL_SUFFIX = ".skmnist"
@@ -42,8 +46,8 @@ class CLIError(Exception):
 class _Formatter(
     argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
 ):
-    """Defaults shown after every option (unless its help says it); the
-    epilog's lines kept."""
+    """Defaults shown after every option (unless its help says it);
+    descriptions' lines kept."""
 
     def _get_help_string(self, action):
         if "default" in (action.help or ""):
@@ -56,8 +60,14 @@ class _Parser(argparse.ArgumentParser):
         """argparse's errors in one line (exit code 2), without the usage."""
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
+    def format_help(self):
+        """The help, then the exit codes. Not an ``epilog``: sphinx-argparse
+        reads epilogs as reStructuredText, which the aligned table is not
+        (docs/cli.rst lists the codes itself)."""
+        return f"{super().format_help()}\n{_exit_codes_text()}\n"
 
-def _epilog():
+
+def _exit_codes_text():
     lines = ["exit codes:"]
     for code, text in EXIT_CODES.items():
         lines += textwrap.wrap(
@@ -78,14 +88,23 @@ def _fraction(text):
     return value
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _int_at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+_count = _int_at_least(0)
 
 
 def _device(text):
@@ -101,11 +120,11 @@ def _device(text):
 
 
 def build_parser():
-    common = dict(formatter_class=_Formatter, epilog=_epilog())
+    common = dict(formatter_class=_Formatter)
     parser = _Parser(
         prog="sklearn-mnist",
         description="scikit-learn estimators for MNIST-style images: train, "
-        "evaluate and attack models from the command line.",
+        "evaluate, attack and export models from the command line.",
         **common,
     )
     verbose_help = "log progress, show the epoch table, tracebacks on errors"
@@ -221,4 +240,26 @@ def build_parser():
     output_options(
         attack, "sklearn-mnist-attack", "folder for adversarial.npy (the images)"
     )
+    onnx = command(
+        "export-onnx", "export a saved model, preprocessing included, to ONNX "
+        "(sklearn_mnist.export_onnx) and check the file in onnxruntime",
+    )  # fmt: skip
+    onnx.add_argument(
+        "model_file", metavar="MODEL_FILE",
+        help=f"a model written by 'sklearn-mnist fit' or sklearn_mnist.save "
+        f"({MODEL_SUFFIX}), read on the cpu",
+    )  # fmt: skip
+    output_options(onnx, "model.onnx", "ONNX file to write")
+    onnx.add_argument(
+        "--opset", type=_positive_int, default=None, metavar="N",
+        help="ONNX opset (default: the torch exporter's own, 18 or later)",
+    )  # fmt: skip
+    onnx.add_argument(
+        "--check-samples", type=_count, default=1000, metavar="N",
+        help="compare the file's labels and probabilities in onnxruntime with the "
+        "model's on N bundled sample digits (random pixels for models that do "
+        "not take 28x28 grey images) before writing it; 0 skips the check",
+    )  # fmt: skip
+    onnx.add_argument("--trust-pickle", action="store_true", help=_TRUST_PICKLE_HELP)
+    onnx.set_defaults(device="cpu")
     return parser

@@ -6,7 +6,7 @@ import sys
 import time
 
 from . import _io
-from ._args import EXIT_MODEL, CLIError
+from ._args import EXIT_DEPENDENCY, EXIT_MODEL, CLIError
 
 __all__ = ["COMMANDS"]
 
@@ -145,4 +145,80 @@ def _attack(args):
     return 0
 
 
-COMMANDS = {"demo": _demo, "fit": _fit, "evaluate": _evaluate, "attack": _attack}
+def _check_images(shape, input_range, n):
+    """``n`` sample digits in the ONNX input's shape and units (or, for other
+    images, random pixels), and what they are."""
+    import math
+
+    import numpy as np
+
+    from ..datasets import load_mnist_sample
+
+    low, high = input_range
+    if math.prod(shape) == 784 and all(d in (1, 28, 784) for d in shape):
+        X = load_mnist_sample().data
+        X = X[np.linspace(0, len(X) - 1, min(n, len(X))).astype(int)]
+        what = "bundled sample digits"
+    else:
+        X = np.random.default_rng(0).integers(0, 256, (n, math.prod(shape)))
+        what = "random images"
+    X = (low + X.astype(np.float32) * ((high - low) / 255)).astype(np.float32)
+    return X.reshape(len(X), *shape), what
+
+
+def _export_onnx(args):
+    import json
+
+    from ..export import verify_onnx
+    from ..export._onnx import build_onnx, shape_text
+    from ..utils import atomic_write
+
+    out = _io.check_output(args.output, args.overwrite, folder=False)
+    model = _io.read_model(args)
+    try:
+        data, meta = build_onnx(model, opset=args.opset)
+        shape = tuple(json.loads(meta["input_shape"])[1:])
+        check = None
+        if args.check_samples:
+            X, what = _check_images(
+                shape, json.loads(meta["input_range"]), args.check_samples
+            )
+            check = verify_onnx(model, data, X)
+    except ImportError as exc:
+        raise CLIError(str(exc), EXIT_DEPENDENCY) from exc
+    except ValueError as exc:
+        raise CLIError(
+            f"cannot export the model in {args.model_file}: {exc}", EXIT_MODEL
+        ) from exc
+    if check is not None and not check.passed:
+        raise CLIError(
+            f"the ONNX export of the model in {args.model_file} disagrees with it "
+            f"on {what} ({check}); nothing written",
+            EXIT_MODEL,
+        )
+    with _io.writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(out) as f:
+            f.write(data)
+    classes = json.loads(meta["classes"])
+    print(
+        f"ONNX model ({meta['model']}) written to {out.resolve()}\n"
+        f"input 'input': float32 {shape_text(shape)}, values in "
+        f"{json.loads(meta['input_range'])}; outputs 'probabilities' float32 "
+        f"(n, {len(classes)}), 'label' int64 (n,): an index into the classes "
+        f"in its metadata, {classes}"
+    )
+    if check is None:
+        print("not checked (--check-samples 0)")
+    else:
+        print(f"checked in onnxruntime against the model on {what}, {check}")
+    return 0
+
+
+COMMANDS = {
+    "demo": _demo,
+    "fit": _fit,
+    "evaluate": _evaluate,
+    "attack": _attack,
+    "export-onnx": _export_onnx,
+}

@@ -185,6 +185,10 @@ class BaseImageClassifier(NeuralNetClassifier):
     input_layout_ : {"channels_first", "channels_last"}
         How the training images were laid out (flat rows of channels-last
         images are read channels-last too).
+    input_shape_ : tuple of int
+        Shape of one training sample as ``fit`` received it: ``(n_features,)``
+        for flat rows, ``(h, w)``, ``(c, h, w)`` or ``(h, w, c)`` for images
+        (what :func:`~sklearn_mnist.export_onnx` gives the exported model).
     input_mean_, input_std_ : float
         Pixel statistics of the training data (standardisation).
     input_range_ : (float, float)
@@ -612,6 +616,7 @@ class BaseImageClassifier(NeuralNetClassifier):
             declared = self.image_shape
             layout = image_layout(X.shape, declared)
             self.image_shape_ = sample_shape(X, declared)
+            self.input_shape_ = tuple(int(d) for d in X.shape[1:])
             self.input_layout_ = (
                 "channels_last" if layout == "hwc" else ("channels_first")
             )
@@ -873,6 +878,20 @@ class BaseImageClassifier(NeuralNetClassifier):
         attacks such as :class:`~sklearn_mnist.adversarial.FGSMPerturber` get
         gradients with respect to the raw pixels.
         """
+        x = self.torch_images(x).to(self.device_)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        self.module_.eval()
+        return self.infer(x)
+
+    def torch_images(self, x):
+        """``x`` (a tensor in the layout ``predict`` takes) as float32 images
+        ``(n, c, h, w)`` of ``image_shape_``, on ``x``'s device.
+
+        The layout handling of ``predict`` on tensors, differentiable and
+        traceable (``torch.export``); ``torch_logits`` and
+        :func:`~sklearn_mnist.export_onnx` start with it.
+        """
         check_is_fitted(self)
         if math.prod(x.shape[1:]) != self.n_features_in_:
             raise ValueError(
@@ -882,11 +901,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         c, h, w = self.image_shape_
         if self._fitted_layout(x.shape) == "from_last":
             x = x.reshape(x.shape[0], h, w, c).movedim(-1, 1)
-        x = x.to(self.device_, torch.float32).reshape(x.shape[0], c, h, w)
-        if self.channels_last and x.ndim == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        self.module_.eval()
-        return self.infer(x)
+        return x.to(torch.float32).reshape(x.shape[0], c, h, w)
 
     def save_safetensors(self, path):
         """Export the network's weights (``module_.state_dict()``) to safetensors.

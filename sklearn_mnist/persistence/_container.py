@@ -9,8 +9,9 @@ only the members of the format, no absolute paths, no ``..``.
 import json
 import os
 import re
-import secrets
 import zipfile
+
+from ..utils import atomic_write
 
 __all__ = [
     "FORMAT",
@@ -35,21 +36,6 @@ def weights_member(index):
     return f"nets/{index}.safetensors"
 
 
-def _open_temp_beside(path):
-    """A new file beside ``path`` (mode 0666 filtered by the umask, as any new
-    file; ``tempfile.mkstemp`` would make it 0600)."""
-    directory = os.path.dirname(path) or "."
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        name = f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp"
-        tmp = os.path.join(directory, name)
-        try:
-            return tmp, os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file beside {path}")
-
-
 def write_container(path, manifest, members):
     """Write ``manifest`` and ``members`` (name -> bytes) to ``path`` atomically.
 
@@ -57,20 +43,11 @@ def write_container(path, manifest, members):
     then renamed over ``path``: readers see the old file or the new one, never
     half of one. On any error the temporary file is removed.
     """
-    path = os.fspath(path)
-    tmp, fd = _open_temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
-                zf.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
-                for name, data in members.items():
-                    zf.writestr(name, data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path) as out:
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+            for name, data in members.items():
+                zf.writestr(name, data)
 
 
 def check_sizes(zf, what):

@@ -118,7 +118,10 @@ class Normalizer255(TransformerMixin, BaseEstimator):
         return X * X.dtype.type(255)
 
     def torch_transform(self, x):
-        """The same scaling on a torch tensor, differentiable (for attacks)."""
+        """The same scaling (and clipping) on a torch tensor, differentiable (for
+        attacks and the ONNX export)."""
+        if self.clip:
+            x = x.clamp(0.0, 255.0)
         return x * (1.0 / 255.0)
 
     def get_feature_names_out(self, input_features=None):

@@ -1,5 +1,6 @@
 """Helpers shared across sklearn_mnist."""
 
+from ._files import atomic_write
 from ._layout import channels_first, image_layout, to_channels_first
 from ._output import flat_for_container, same_feature_names_out
 from ._parallel import (
@@ -19,6 +20,7 @@ from ._validation import (
 
 __all__ = [
     "announce_fit",
+    "atomic_write",
     "channels_first",
     "dask_worker_slot",
     "fit_threads",
