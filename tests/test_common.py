@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks over every estimator in the package."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_mnist import load_mnist_sample
@@ -38,7 +39,9 @@ ESTIMATORS = [
     CNNClassifier(module__channels=(4,), module__hidden_units=8, **_NET),
     # A frozen pretrained backbone on 16x16 resized input: features computed
     # once per fit, so the checks' many fits stay fast.
-    TransferClassifier(freeze=2, input_size=16, **{**_NET, "lr": 1e-2}),
+    # 60 epochs: the 3 batches of the checks' data need ~180 steps to fit
+    # check_class_weight_classifiers' noisy blobs.
+    TransferClassifier(freeze=2, input_size=16, **{**_NET, "max_epochs": 60}),
     # The defaults, exactly as a user constructs them.
     MLPNetClassifier(),
     CNNClassifier(),
@@ -92,10 +95,24 @@ EXPECTED_FAILED = {
 }
 
 
+_PREFITTED = (
+    "around a fitted classifier the perturber needs no fit (requires_fit=False), "
+    "but the check transforms with clone(perturber), and clone() returns an "
+    "unfitted copy of the classifier it holds, which cannot be attacked"
+)
+
+
 def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+    expected = dict(EXPECTED_FAILED.get(type(estimator).__name__, {}))
+    if isinstance(estimator, FGSMPerturber) and hasattr(
+        estimator.estimator, "classes_"
+    ):
+        expected["check_transformers_unfitted_stateless"] = _PREFITTED
+    return expected
 
 
+# The checks feed Normalizer255 random floats in 0..1, which it rightly flags.
+@pytest.mark.filterwarnings("ignore:Normalizer255 got floats:UserWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -548,6 +548,14 @@ class BaseImageClassifier(NeuralNetClassifier):
             owner, _, sub = key.partition("__")
             if owner in ("augment", "adversarial") and sub:
                 nested.setdefault(owner, {})[sub] = params.pop(key)
+        if "callbacks" in params:
+            # skorch rebuilds the callbacks as soon as they are set, from the
+            # value it finds: store the new one first. A value it cannot build
+            # is kept as it is and refused at fit, where scikit-learn's
+            # estimators validate parameters.
+            callbacks = vars(self)["callbacks"] = params["callbacks"]
+            if not (callbacks is None or isinstance(callbacks, list | str)):
+                del params["callbacks"]
         if params:
             super().set_params(**params)
         for owner, sub_params in nested.items():
