@@ -104,15 +104,83 @@ def announce_fit():
     if folder is None:
         yield
         return
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, str(os.getpid()))
-    with open(path, "w"):
-        pass
+    for _ in range(3):  # a sibling may remove the (empty) folder in between
+        os.makedirs(folder, exist_ok=True)
+        try:
+            with open(path, "w"):
+                pass
+            break
+        except FileNotFoundError:
+            continue
     try:
         yield
     finally:
         with contextlib.suppress(OSError):
             os.remove(path)
+        with contextlib.suppress(OSError):  # the last fit leaves nothing behind
+            os.rmdir(folder)
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _environ_of(pid):
+    """Environment variables of process ``pid`` (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def _loky_siblings(ppid):
+    """How many loky workers ``ppid`` runs (Linux), or None."""
+    count = 0
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(b")", 1)[-1].split()
+        if len(fields) > 1 and fields[1] == str(ppid).encode() and b"loky" in cmdline:
+            count += 1
+    return count or None
+
+
+@functools.lru_cache(maxsize=4)
+def _user_thread_limit(ppid):
+    """The thread limit a user set for this loky worker, or None.
+
+    loky starts its workers with ``OMP_NUM_THREADS`` = the parent's value if it
+    has one, else joblib's ``inner_max_num_threads`` if given, else
+    ``cores // n_workers``. The first two are the user's: the share never
+    exceeds them. The last is only loky's guess, which the share replaces
+    (it raises a fit whose siblings finished to every free core).
+    """
+    value = os.environ.get("OMP_NUM_THREADS")
+    if value is None or not value.isdigit():
+        return None
+    parent = _environ_of(ppid)
+    if parent is None:  # cannot tell: keep the limit
+        return int(value)
+    if any(var in parent for var in _THREAD_VARS):
+        return int(value)
+    workers = _loky_siblings(ppid)
+    if workers is None or int(value) != max(_cpu_count() // workers, 1):
+        return int(value)  # inner_max_num_threads (or cannot tell)
+    return None
 
 
 def _running_fits(folder):
@@ -137,15 +205,19 @@ def fit_threads():
     """Threads one fit should give torch now, or None to leave torch's setting.
 
     Inside a Dask task: ``cores // concurrent slots on this host``. In a loky
-    worker: ``cores // fits running in the pool``. At least 1. Elsewhere None:
-    a lone fit may use every core.
+    worker: ``cores // fits running in the pool``, but never more than a limit
+    the user set (``OMP_NUM_THREADS`` in the parent's environment, joblib's
+    ``inner_max_num_threads``). At least 1. Elsewhere None: a lone fit uses
+    what torch (and threadpoolctl, OMP_NUM_THREADS) allow.
     """
     slot = dask_worker_slot()
     if slot is not None:
         return max(1, _cpu_count() // slot[0])
     folder = _pool_folder()
     if folder is not None:
-        return max(1, _cpu_count() // _running_fits(folder))
+        share = max(1, _cpu_count() // _running_fits(folder))
+        limit = _user_thread_limit(os.getppid())
+        return share if limit is None else max(1, min(share, limit))
     return None
 
 

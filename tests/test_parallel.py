@@ -1,0 +1,82 @@
+"""Thread budgets in joblib's loky workers: the user's limits win, and nothing
+is left in the temporary folder."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sklearn_mnist.utils import _parallel
+
+_SEARCH = """
+import os, pathlib, tempfile
+import torch
+from joblib import parallel_config
+from sklearn.model_selection import GridSearchCV
+from sklearn_mnist import MLPNetClassifier, load_mnist_sample
+
+class Spy(MLPNetClassifier):
+    def train_step(self, batch, **fit_params):
+        seen = max(getattr(self, "max_threads_", 0), torch.get_num_threads())
+        self.max_threads_ = seen
+        return super().train_step(batch, **fit_params)
+
+def max_threads(estimator, X, y):
+    return estimator.max_threads_
+
+X, y = load_mnist_sample(return_X_y=True)
+spy = Spy(module__hidden_units=(16,), max_epochs=2, augment=None, random_state=0)
+with parallel_config(backend="loky"):
+    search = GridSearchCV(
+        spy, {"lr": [1e-3, 2e-3, 3e-3]}, cv=2, n_jobs=2, scoring=max_threads
+    ).fit(X[::10], y[::10])
+tmp = pathlib.Path(tempfile.gettempdir())
+left = list(tmp.glob(f"sklearn-mnist-fits-{os.getpid()}"))
+print(search.cv_results_["mean_test_score"].max(), len(left))
+"""
+
+
+@pytest.mark.parametrize("limit", [1, None])
+def test_grid_search_in_loky_workers(limit):
+    """OMP_NUM_THREADS set by the user for the process caps every fit in its
+    loky workers; without it, fits share the cores. Nothing is left behind."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    if limit is not None:
+        env["OMP_NUM_THREADS"] = str(limit)
+    out = subprocess.run(
+        [sys.executable, "-c", _SEARCH], env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    max_threads, leftovers = out.stdout.split()
+    if limit is not None:
+        assert float(max_threads) == limit  # the user's limit, always
+    else:
+        assert 1 <= float(max_threads) <= _parallel._cpu_count()
+    assert leftovers == "0"  # the last fit removed its folder
+
+
+def test_user_limit_rules(monkeypatch):
+    """The parent's OMP_NUM_THREADS and joblib's inner_max_num_threads are limits;
+    loky's own default (cores // workers) is not. An inner_max_num_threads equal
+    to that default cannot be told from it (documented)."""
+    _parallel._user_thread_limit.cache_clear()
+    monkeypatch.setattr(_parallel, "_cpu_count", lambda: 8)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+
+    def case(parent_env, workers):
+        _parallel._user_thread_limit.cache_clear()
+        monkeypatch.setattr(_parallel, "_environ_of", lambda pid: parent_env)
+        monkeypatch.setattr(_parallel, "_loky_siblings", lambda pid: workers)
+        return _parallel._user_thread_limit(12345)
+
+    assert case({}, 4) is None  # loky's default 8 // 4: ours to raise
+    assert case({"OMP_NUM_THREADS": "2"}, 4) == 2  # the user's, in the parent
+    assert case({}, 2) == 2  # 2 != 8 // 2: inner_max_num_threads
+    assert case(None, 4) == 2  # cannot tell (not Linux): keep the limit
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert case({}, 4) is None
