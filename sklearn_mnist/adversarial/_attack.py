@@ -3,9 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from ..utils import infer_clip_range
-
-__all__ = ["attack_tensor", "infer_clip_range", "default_step"]
+__all__ = ["attack_tensor", "default_step"]
 
 
 def default_step(eps, n_iter):
