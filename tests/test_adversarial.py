@@ -3,6 +3,7 @@ import re
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -25,6 +26,7 @@ from sklearn_mnist.adversarial import (
     robust_accuracy_scorer,
     robustness_curve,
 )
+from sklearn_mnist.neural_net import batch_norm_frozen
 
 SMALL_CNN = dict(module__channels=(8, 16), module__hidden_units=32, augment=None,
                  batch_size=64, random_state=0, device="cpu")  # fmt: skip
@@ -373,3 +375,159 @@ def test_a_perturber_fitted_on_another_model_measures_the_model_passed(
     transferred = cnn_pipe.score(on_linear.perturb(X, y), y)
     assert white_box != transferred  # so the check below can tell them apart
     assert curve.accuracy[0] == white_box and score == white_box
+
+
+# ------------------------------------------------------------------- TRADES
+class _Shift:
+    """A batch transform adding a fixed pattern: known adversarial batches."""
+
+    def __init__(self, delta):
+        self.delta = delta
+
+    def transform_batch(self, net, X, y, *, random_state=None):
+        return X + self.delta
+
+    def transform_batch_kl(self, net, X, proba, *, random_state=None):
+        self.proba_seen = proba
+        return X + self.delta
+
+
+class _CrossEntropyOnly:
+    def transform_batch(self, net, X, y, *, random_state=None):
+        return X
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_trades_loss_is_the_trades_formula_on_a_tiny_batch(data, weighted):
+    X_tr, _, y_tr, _ = data
+    delta = torch.linspace(-20, 20, 784).reshape(1, 1, 28, 28)
+    beta = 2.5
+    clf = MLPNetClassifier(
+        module__hidden_units=(16,), module__dropout=0, augment=None, max_epochs=1,
+        random_state=0, device="cpu", adversarial=_Shift(delta),
+        adversarial_loss="trades", adversarial_beta=beta,
+    ).fit(X_tr[:200], y_tr[:200])  # fmt: skip
+    xb = torch.as_tensor(X_tr[:8], dtype=torch.float32).reshape(8, 1, 28, 28)
+    yb = torch.as_tensor(clf.label_encoder_.transform(y_tr[:8]))
+    w = torch.linspace(0.5, 1.5, 8)
+    params = list(clf.module_.parameters())
+    for ratio in (1.0, 0.5):
+        clf.set_params(adversarial_ratio=ratio)
+        for p in params:
+            p.grad = None
+        step = clf.train_step_single((xb, (yb, w) if weighted else yb))
+        # The same by hand, with torch.nn.functional.
+        k = int(8 * ratio)
+
+        def logits(x):
+            return clf.module_((x - clf.input_mean_) / clf.input_std_)
+
+        z, z_adv = logits(xb), logits(xb[:k] + delta)
+        ce = F.cross_entropy(z, yb, reduction="none")
+        kl = F.kl_div(F.log_softmax(z_adv, 1), F.softmax(z[:k], 1),
+                      reduction="none").sum(1)  # fmt: skip
+        per_sample = ce + beta * F.pad(kl, (0, 8 - k))
+        ref = (per_sample * (w if weighted else 1)).mean()
+        assert step["loss"].item() == pytest.approx(ref.item(), rel=1e-5)
+        for p, g in zip(params, torch.autograd.grad(ref, params), strict=True):
+            torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(
+            clf.adversarial.proba_seen, F.softmax(z[:k], 1).detach()
+        )
+
+
+def test_kl_crafting_increases_the_kl(cnn_pipe, data):
+    net = cnn_pipe[-1]  # fitted on 0..1
+    X = torch.as_tensor(data[1][:64] / 255.0, dtype=torch.float32)
+    X = X.reshape(-1, 1, 28, 28)
+    net.module_.train()  # as during fit
+    norms = [m for m in net.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    running = [m.running_mean.clone() for m in norms]
+    try:
+        with torch.no_grad(), batch_norm_frozen(net.module_):
+            proba = F.softmax(net.infer(X), 1)
+
+            def kl(x):
+                return float(F.kl_div(F.log_softmax(net.infer(x), 1), proba,
+                                      reduction="batchmean"))  # fmt: skip
+
+        noise = (X + (torch.rand(X.shape) * 2 - 1) * 0.1).clamp(0, 1)
+        for perturber in (
+            FGSMPerturber(eps=0.1),  # one step from x: must still move
+            FGSMPerturber(eps=0.1, n_iter=5, random_start=True),
+        ):
+            X_adv = perturber.transform_batch_kl(net, X, proba, random_state=None)
+            assert X_adv.shape == X.shape
+            assert (X_adv - X).abs().max() <= 0.1 + 1e-6
+            assert X_adv.min() >= 0 and X_adv.max() <= 1
+            with torch.no_grad(), batch_norm_frozen(net.module_):
+                assert kl(X_adv) > 5 * kl(noise) > 0
+        for m, mean in zip(norms, running, strict=True):
+            assert torch.equal(m.running_mean, mean)
+    finally:
+        net.module_.eval()
+
+
+def test_trades_training_makes_the_model_more_robust(data, plain_cnn):
+    X_tr, X_te, y_tr, y_te = data
+    trades = CNNClassifier(
+        adversarial=FGSMPerturber(eps=0.2, n_iter=3, random_start=True),
+        adversarial_loss="trades",
+        adversarial_beta=6.0,
+        **ROBUST_FIT,
+    ).fit(X_tr, y_tr)
+    for attack in ("fgsm", FGSMPerturber(n_iter=10, step_size=0.05, random_state=0)):
+        acc_plain = robustness_curve(plain_cnn, X_te, y_te, eps=[0.2], attack=attack)
+        acc_trades = robustness_curve(trades, X_te, y_te, eps=[0.2], attack=attack)
+        assert acc_trades.accuracy[0] > acc_plain.accuracy[0] + 0.3
+    assert trades.score(X_te, y_te) > 0.9
+
+
+def test_trades_with_beta_zero_is_plain_training(data):
+    """The robust term is all TRADES adds: crafting and the adversarial forward
+    pass leave the weights and batch-norm statistics as plain training would."""
+    X_tr, X_te, y_tr, _ = data
+    plain = CNNClassifier(max_epochs=2, **SMALL_CNN).fit(X_tr[:600], y_tr[:600])
+    zero = CNNClassifier(
+        adversarial=FGSMPerturber(eps=0.2, n_iter=2, random_start=True),
+        adversarial_loss="trades", adversarial_beta=0.0, max_epochs=2, **SMALL_CNN,
+    ).fit(X_tr[:600], y_tr[:600])  # fmt: skip
+    np.testing.assert_array_equal(plain.predict_proba(X_te), zero.predict_proba(X_te))
+
+
+def test_grid_search_tunes_adversarial_beta(data):
+    X_tr, _, y_tr, _ = data
+    clf = CNNClassifier(
+        adversarial=FGSMPerturber(eps=0.1), adversarial_loss="trades", max_epochs=1,
+        **SMALL_CNN,
+    )  # fmt: skip
+    search = GridSearchCV(
+        clf,
+        {"adversarial_beta": [0.0, 6.0]},
+        scoring=robust_accuracy_scorer(eps=0.1),
+        cv=2,
+    ).fit(X_tr[:400], y_tr[:400])
+    assert search.best_params_["adversarial_beta"] in (0.0, 6.0)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] != scores[1]
+    assert (
+        search.best_estimator_.adversarial_beta
+        == search.best_params_["adversarial_beta"]
+    )
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(adversarial_loss="mart"), "adversarial_loss"),
+        (dict(adversarial_beta=-1.0), "adversarial_beta"),
+        (
+            dict(adversarial=_CrossEntropyOnly(), adversarial_loss="trades"),
+            "transform_batch_kl",
+        ),
+    ],
+)
+def test_trades_parameters_are_validated_at_fit(data, params, match):
+    X_tr, _, y_tr, _ = data
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(max_epochs=1, **SMALL_CNN, **params).fit(X_tr[:40], y_tr[:40])

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..neural_net import BaseImageClassifier, batch_norm_frozen
 from ..utils import flat_for_container, same_feature_names_out
-from ._attack import attack_tensor, default_step
+from ._attack import attack_tensor, default_step, kl_from
 from ._range import attack_range, check_clip_values
 
 __all__ = ["FGSMPerturber", "differentiable_model"]
@@ -267,6 +267,39 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         params = self.attack_params(attack_range(net))
         with batch_norm_frozen(net.module_):
             return attack_tensor(net.infer, X, y, **params)
+
+    def transform_batch_kl(self, net, X, proba, *, random_state=None):
+        """TRADES' batch transform (``adversarial_loss="trades"`` of a classifier).
+
+        Moves the training batch ``X`` within the ball of radius ``eps`` to
+        increase ``KL(proba || softmax(net.infer(X_adv)))``, the divergence of
+        the network's prediction from its clean probabilities ``proba``
+        (Zhang et al. 2019), with this perturber's ``eps``, ``n_iter``,
+        ``step_size``, ``random_start`` and ``clip_values`` (``estimator`` and
+        ``targeted`` are ignored). The divergence has no gradient at ``X``
+        itself, so without ``random_start`` the search starts from ``X`` plus
+        Gaussian noise of 0.001 of the range, as in Zhang et al.'s code.
+        Batch-norm running statistics are left as they were.
+
+        Parameters
+        ----------
+        net : fitted or fitting classifier
+        X : torch.Tensor
+            Raw input in the units ``net`` is fitted on.
+        proba : torch.Tensor of shape (n_samples, n_classes)
+            The network's probabilities on ``X`` (no gradient needed).
+        random_state : ignored
+            The random start uses the torch RNG, which the fit seeds.
+
+        Returns
+        -------
+        X_adv : torch.Tensor, detached, same shape as ``X``
+        """
+        params = self.attack_params(attack_range(net))
+        low, high = params["clip"]
+        params.update(targeted=False, loss_fn=kl_from, init_std=1e-3 * (high - low))
+        with batch_norm_frozen(net.module_):
+            return attack_tensor(net.infer, X, proba.detach(), **params)
 
     def attack_params(self, auto_range):
         """Keyword arguments of :func:`attack_tensor` in absolute units.
