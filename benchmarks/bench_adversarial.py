@@ -21,9 +21,12 @@ Training configurations (all at eps=0.3, inputs in 0..1):
     python bench_adversarial.py --train --loss trades --beta 6 --train-iter 5 \\
         --depth 1 --epochs 12
 
-AutoAttack on all 10,000 test images (the final figure), on a model saved by
-an earlier run (--save-model robust.skmnist):
---load-model robust.skmnist --aa-n 10000.
+torchattacks' AutoAttack runs APGD-CE, APGD-T and FAB-T with 10 steps each;
+--aa-steps 100 runs them with the 100 of Croce & Hein's reference
+implementation (slower, stronger). For AutoAttack on all 10,000 test images
+(the final figure), save the model of a first run (--save-model robust.skmnist)
+and evaluate it again: --load-model robust.skmnist --aa-n 10000.
+
 A smoke run: --n-train 500 --epochs 1 --aa-n 20 --pgd-samples 20 --curve-n 100
 --figure /tmp/curve.png.
 """
@@ -84,7 +87,7 @@ def time_it(fn):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--train", action="store_true", help="train an adversarially trained CNN")
+    add("--train", action="store_true", help="train and evaluate a robust CNN")
     add("--epochs", type=int, default=20)
     add("--train-iter", type=int, default=1, help="training attack steps; 1 = FGSM")
     add("--depth", type=int, default=2, help="convolutions per block (robust CNN)")
@@ -97,6 +100,9 @@ def parse_args(argv=None):
         help="first test images for AutoAttack and PGD-40 side by side; 10000 for "
         "the final figure")  # fmt: skip
     add("--aa-batch", type=int, default=500)
+    add("--aa-steps", type=int, default=None,
+        help="APGD-CE / APGD-T / FAB-T steps; default: torchattacks' AutoAttack as "
+        "it is (10 steps each); 100 is Croce & Hein's reference setting")  # fmt: skip
     add("--n-train", type=int, default=None, help="first training images only")
     add("--curve-n", type=int, default=2000, help="test images for the curves")
     add("--figure", type=pathlib.Path, default=FIGURE, help="robustness curves")
@@ -128,14 +134,33 @@ def robust_classifier(args):
     )
 
 
-def autoattack(clf, X, y, batch_size):
-    """AutoAttack's adversarial images (torchattacks, standard version, Linf)."""
+def autoattack(clf, X, y, batch_size, steps=None):
+    """AutoAttack's adversarial images (torchattacks, standard version, Linf).
+
+    ``steps=None`` is torchattacks' ``AutoAttack`` as it is, whose APGD-CE,
+    APGD-T and FAB-T take torchattacks' default 10 steps; ``steps=100`` builds
+    the same four attacks with the 100 iterations of Croce & Hein's reference
+    implementation (Square: 5000 queries in both).
+    """
     import torchattacks
 
-    attack = torchattacks.AutoAttack(
-        _Logits(clf).eval(), norm="Linf", eps=EPS, version="standard", n_classes=10,
-        seed=0,
-    )  # fmt: skip
+    model = _Logits(clf).eval()
+    if steps is None:
+        attack = torchattacks.AutoAttack(
+            model, norm="Linf", eps=EPS, version="standard", n_classes=10, seed=0
+        )
+    else:
+        common = dict(norm="Linf", eps=EPS, seed=0, n_restarts=1)
+        attack = torchattacks.MultiAttack(
+            [
+                torchattacks.APGD(model, loss="ce", steps=steps, **common),
+                torchattacks.APGDT(model, n_classes=10, steps=steps, **common),
+                torchattacks.FAB(
+                    model, multi_targeted=True, n_classes=10, steps=steps, **common
+                ),  # fmt: skip
+                torchattacks.Square(model, n_queries=5000, **common),
+            ]
+        )
     xs, ys = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
     return np.concatenate(
         [
@@ -156,7 +181,9 @@ def evaluate_robust(name, clf, Xte, y_test, args, fit):
     print(f"clean {clf.score(Xte, y_test):.2%}, FGSM {clf.score(fgsm, y_test):.2%}, "
           f"PGD-40 {right_pgd.mean():.2%} on {m:,} images ({pgd_s:.0f} s); "
           f"AutoAttack on {n:,} images...", flush=True)  # fmt: skip
-    X_aa, aa_s = time_it(lambda: autoattack(clf, Xte[:n], y_test[:n], args.aa_batch))
+    X_aa, aa_s = time_it(
+        lambda: autoattack(clf, Xte[:n], y_test[:n], args.aa_batch, args.aa_steps)
+    )
     right_aa = clf.predict(X_aa) == y_test[:n]
     cells = [
         name,
@@ -210,7 +237,7 @@ def main(argv=None):
     print(f"| torchattacks {version} FGSM | {len(Xte) / theirs_s:,.0f} | 1.00 |")
     print(f"identical adversarial pixels: {same * 100:.3f}%")
 
-    if not args.train:
+    if not (args.train or args.load_model):
         return
     if args.load_model is not None:
         from sklearn_mnist import load
@@ -246,11 +273,12 @@ def main(argv=None):
     print(f"Command: `{command}` (n_train={len(Xtr):,}; torchattacks {version}; "
           f"adversarial={robust.adversarial!r})")  # fmt: skip
     print()
+    steps = "" if args.aa_steps is None else f" ({args.aa_steps} steps)"
     print(
         "| model | fit | clean (10,000) | FGSM eps=0.3 (10,000) | "
         "PGD-40 eps=0.3 (images, attack time) | "
         f"PGD-40, first {n:,} | "
-        f"AutoAttack eps=0.3, first {n:,} | both, first {n:,} |"
+        f"AutoAttack{steps} eps=0.3, first {n:,} | both, first {n:,} |"
     )
     print("| --- " * 8 + "|")
     print(row)
