@@ -1,6 +1,7 @@
 """Robustness curves and a robust-accuracy scorer for model selection."""
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils import Bunch
 
 from ..metrics._plots import _estimator_name
@@ -15,8 +16,10 @@ _ATTACKS = {
 
 
 def _perturber(estimator, attack, eps, params):
+    """A new perturber attacking ``estimator``; ``attack`` itself is left alone
+    (a clone: no ``estimator_`` fitted earlier on another model carries over)."""
     if isinstance(attack, FGSMPerturber):
-        return attack.set_params(estimator=estimator, eps=eps, **params)
+        return clone(attack).set_params(estimator=estimator, eps=eps, **params)
     if attack not in _ATTACKS:
         raise ValueError(
             f"attack must be 'fgsm', 'pgd' or an FGSMPerturber, got {attack!r}"
@@ -38,7 +41,10 @@ def robustness_curve(
     eps : sequence of float
         Radii as fractions of the input range.
     attack : {"fgsm", "pgd"} or FGSMPerturber, default="fgsm"
-        "pgd" is 40 steps of 0.01 from a random start (Madry et al. 2018).
+        "pgd" is 40 steps of 0.01 from a random start (Madry et al. 2018). A
+        perturber is cloned for each ``eps`` and the clone attacks
+        ``estimator``: the perturber's own ``estimator`` (fitted or not) is
+        ignored and the perturber passed in is never changed.
     **attack_params
         Passed to :class:`FGSMPerturber` (e.g. ``n_iter``, ``random_state``).
 
@@ -121,6 +127,22 @@ def plot_robustness_curve(curve, *, ax=None, label=None, title=None):
 
 def robust_accuracy_scorer(*, eps=0.1, attack="fgsm", **attack_params):
     """A scorer ``(estimator, X, y) -> accuracy under attack`` for ``GridSearchCV``.
+
+    Parameters
+    ----------
+    eps : float, default=0.1
+        Radius as a fraction of the model's input range (see
+        :class:`FGSMPerturber`).
+    attack : {"fgsm", "pgd"} or FGSMPerturber, default="fgsm"
+        As in :func:`robustness_curve`: a perturber is cloned for every call
+        and the clone attacks the estimator being scored.
+    **attack_params
+        Passed to :class:`FGSMPerturber`.
+
+    Returns
+    -------
+    score : callable
+        ``score(estimator, X, y) -> float``.
 
     Examples
     --------

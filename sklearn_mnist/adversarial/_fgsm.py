@@ -12,8 +12,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..neural_net import BaseImageClassifier, batch_norm_frozen
-from ..utils import flat_for_container, infer_clip_range, same_feature_names_out
-from ._attack import attack_tensor, default_step
+from ..utils import flat_for_container, same_feature_names_out
+from ._attack import attack_tensor, default_step, kl_from
+from ._range import attack_range, check_clip_values
 
 __all__ = ["FGSMPerturber", "differentiable_model"]
 
@@ -71,7 +72,15 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
     with ``n_iter > 1``, repeated steps projected back onto the L-infinity ball of
     radius ``eps`` around ``x`` (Madry et al. 2018). Gradients flow through
     ``Normalizer255`` / ``Flatten`` in a Pipeline, so the attack is on the raw
-    pixels you pass in, in their own units.
+    input the model takes, in its units.
+
+    The units come from the fitted model, never from the data being attacked
+    (:func:`attack_range`): ``eps`` and ``step_size`` are fractions of the
+    model's valid input range, and adversarial examples are clipped to it. For
+    a Pipeline starting with ``Normalizer255`` that is 0..255; for a classifier
+    alone, the pixel range of its training data (0..255 or 0..1), or, for data
+    that are not pixels (standardised, say), the smallest to largest training
+    value. ``clip_values=(low, high)`` sets the range instead.
 
     Fitting follows :class:`~sklearn.feature_selection.SelectFromModel`: a fitted
     ``estimator`` is used as it is (``transform`` works without ``fit``); an
@@ -84,8 +93,9 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         One of sklearn_mnist's classifiers, or a Pipeline of sklearn_mnist
         transformers ending in one.
     eps : float, default=0.1
-        Radius as a fraction of the valid input range: ``eps=0.3`` is the
-        literature's 0.3 whether pixels are 0..255 or 0..1.
+        Radius as a fraction of the valid input range (``clip_values``):
+        ``eps=0.3`` is the literature's 0.3 whether the model takes 0..255 or
+        0..1 pixels, i.e. 76.5 grey levels or 0.3.
     n_iter : int, default=1
         1 for FGSM; more for PGD.
     step_size : float, default=None
@@ -96,8 +106,10 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
     targeted : bool, default=False
         Move towards the labels given to :meth:`perturb` instead of away.
     clip_values : "auto" or (float, float), default="auto"
-        Valid input range; "auto" is (0, 255) for integer data or data above 1,
-        else (0, 1).
+        Valid input range ``(low, high)`` in the units the model takes: two
+        finite numbers with ``low < high``. ``"auto"`` is the range of the
+        fitted model (:func:`attack_range`); in adversarial training, of the
+        network being fitted.
     batch_size : int, default=512
         Samples per gradient computation (results do not depend on it).
     random_state : int or None, default=None
@@ -155,6 +167,10 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.random_state = random_state
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_clip_values(self.clip_values)
+
     def fit(self, X, y=None):
         """Use the fitted estimator as it is, or fit a clone on ``(X, y)``."""
         self._validate_params()
@@ -176,7 +192,6 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         if hasattr(self, "estimator_"):
             return self.estimator_
         if self.estimator is not None and _is_fitted(self.estimator):
-            self._validate_params()
             return self.estimator
         raise NotFittedError(
             "This FGSMPerturber is not fitted and its estimator is not fitted "
@@ -205,6 +220,7 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
             True labels (untargeted) or target labels (``targeted=True``).
             None uses the model's predictions (untargeted only).
         """
+        self._validate_params()
         model = self._model()
         logits_fn, clf = differentiable_model(model)
         X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=True)
@@ -217,7 +233,7 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         if self.targeted and y is None:
             raise ValueError("targeted=True needs target labels: perturb(X, y=targets)")
         labels = None if y is None else clf.label_encoder_.transform(np.asarray(y))
-        params = self.attack_params(infer_clip_range(X))
+        params = self.attack_params(attack_range(model))
         generator = torch.Generator()
         if self.random_state is not None:
             generator.manual_seed(self.random_state)
@@ -242,22 +258,57 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
     def transform_batch(self, net, X, y, *, random_state=None):
         """Adversarial training's batch transform (``adversarial=`` of a classifier).
 
-        Adversarial examples for the training batch ``X`` (raw pixels, in the
+        Adversarial examples for the training batch ``X`` (raw input, in the
         units ``net`` is being fitted on) against the network as it trains,
-        with the training data's range as ``clip_values="auto"``. Batch-norm
-        running statistics are left as they were: only the training step's
-        own forward pass updates them.
+        with the training data's range (:func:`attack_range` of ``net``) as
+        ``clip_values="auto"``. Batch-norm running statistics are left as they
+        were: only the training step's own forward pass updates them.
         """
-        params = self.attack_params(net.input_range_)
+        params = self.attack_params(attack_range(net))
         with batch_norm_frozen(net.module_):
             return attack_tensor(net.infer, X, y, **params)
+
+    def transform_batch_kl(self, net, X, proba, *, random_state=None):
+        """TRADES' batch transform (``adversarial_loss="trades"`` of a classifier).
+
+        Moves the training batch ``X`` within the ball of radius ``eps`` to
+        increase ``KL(proba || softmax(net.infer(X_adv)))``, the divergence of
+        the network's prediction from its clean probabilities ``proba``
+        (Zhang et al. 2019), with this perturber's ``eps``, ``n_iter``,
+        ``step_size``, ``random_start`` and ``clip_values`` (``estimator`` and
+        ``targeted`` are ignored). The divergence has no gradient at ``X``
+        itself, so without ``random_start`` the search starts from ``X`` plus
+        Gaussian noise of 0.001 of the range, as in Zhang et al.'s code.
+        Batch-norm running statistics are left as they were.
+
+        Parameters
+        ----------
+        net : fitted or fitting classifier
+        X : torch.Tensor
+            Raw input in the units ``net`` is fitted on.
+        proba : torch.Tensor of shape (n_samples, n_classes)
+            The network's probabilities on ``X`` (no gradient needed).
+        random_state : ignored
+            The random start uses the torch RNG, which the fit seeds.
+
+        Returns
+        -------
+        X_adv : torch.Tensor, detached, same shape as ``X``
+        """
+        params = self.attack_params(attack_range(net))
+        low, high = params["clip"]
+        params.update(targeted=False, loss_fn=kl_from, init_std=1e-3 * (high - low))
+        with batch_norm_frozen(net.module_):
+            return attack_tensor(net.infer, X, proba.detach(), **params)
 
     def attack_params(self, auto_range):
         """Keyword arguments of :func:`attack_tensor` in absolute units.
 
-        ``auto_range`` is the input range used when ``clip_values="auto"``.
+        ``auto_range`` is the input range used when ``clip_values="auto"``
+        (:func:`attack_range` of the model).
         """
-        lo, hi = auto_range if self.clip_values == "auto" else self.clip_values
+        explicit = check_clip_values(self.clip_values)
+        lo, hi = auto_range if explicit is None else explicit
         width = float(hi) - float(lo)
         step = self.step_size
         step = default_step(self.eps, self.n_iter) if step is None else step

@@ -34,7 +34,12 @@ from ..utils import (
     to_channels_first,
     validate_images,
 )
-from ._batch import apply_batch_transform
+from ._batch import (
+    apply_batch_transform,
+    batch_norm_frozen,
+    craft_kl_batch,
+    kl_divergence,
+)
 from ._callbacks import OneCycle, ThreadShare
 from ._data import InMemoryDataset, TensorBatchIterator
 from ._device import resolve_device
@@ -87,7 +92,8 @@ class BaseImageClassifier(NeuralNetClassifier):
       in ``get_dataset`` / ``get_iterator``;
     - one path for a training batch: :meth:`transform_batch` (augmentation,
       then adversarial examples; see ``sklearn_mnist/neural_net/_batch.py``),
-      then skorch's step;
+      then skorch's step, whose :meth:`get_loss` adds TRADES' robust term
+      (``adversarial_loss="trades"``);
     - ``device="auto"`` (resolved once per fit into the fitted attribute
       ``device_``; the parameter itself never changes) and ``random_state``.
 
@@ -135,17 +141,34 @@ class BaseImageClassifier(NeuralNetClassifier):
         Tunable from a grid search as ``augment__rotation`` once an augmenter
         is set.
     adversarial : FGSMPerturber or None, default=None
-        Adversarial training: in every training batch a fraction
-        ``adversarial_ratio`` of the samples is replaced by adversarial examples
-        made against the current network with this perturber's ``eps``,
-        ``n_iter``, ``step_size``, ``random_start`` and ``clip_values`` (its
-        ``estimator`` is ignored). Crafting them leaves batch-norm running
-        statistics alone; only the training step's forward pass updates them.
-        ``FGSMPerturber(eps=0.3, random_start=True, step_size=0.375)`` is Wong
-        et al. (2020)'s fast FGSM training. Fit only: prediction never sees it.
-        Tunable as ``adversarial__eps`` etc.
+        Adversarial training against the current network, with this
+        perturber's ``eps``, ``n_iter``, ``step_size``, ``random_start`` and
+        ``clip_values`` (its ``estimator`` is ignored); ``eps`` is a fraction
+        of the training data's range (``clip_values="auto"``: 0..255 or 0..1
+        pixels, else the training min..max; see
+        :func:`~sklearn_mnist.adversarial.attack_range`). How the adversarial
+        examples enter the loss is ``adversarial_loss``. Crafting them leaves
+        batch-norm running statistics alone; only the training step's clean
+        forward pass updates them. ``FGSMPerturber(eps=0.3, random_start=True,
+        step_size=0.375)`` is Wong et al. (2020)'s fast FGSM training,
+        ``FGSMPerturber(eps=0.3, n_iter=5, random_start=True)`` PGD training
+        (Madry et al. 2018). Fit only: prediction never sees it. Tunable as
+        ``adversarial__eps`` etc.
     adversarial_ratio : float in (0, 1], default=1.0
-        Fraction of each batch replaced by adversarial examples.
+        Fraction of each batch made adversarial (the first samples of each
+        shuffled batch).
+    adversarial_loss : {"replace", "trades"}, default="replace"
+        ``"replace"``: those samples are replaced by adversarial examples
+        (cross-entropy), made by ``adversarial.transform_batch``.
+        ``"trades"``: TRADES (Zhang et al. 2019), the loss of each sample is
+        ``CE(f(x), y) + adversarial_beta * KL(f(x) || f(x_adv))`` with
+        ``x_adv`` made by ``adversarial.transform_batch_kl`` to increase that
+        divergence (the KL term only for the first ``adversarial_ratio`` of
+        the batch). Ignored when ``adversarial`` is None.
+    adversarial_beta : float >= 0, default=6.0
+        TRADES' weight of the robust term (Zhang et al. use 6 on MNIST and
+        CIFAR-10; larger trades clean accuracy for robustness; 0 is plain
+        training). Used with ``adversarial_loss="trades"`` only.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified) and
         stop when the validation loss has not improved by ``tol`` for
@@ -235,6 +258,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         ],
         "adversarial": [None, HasMethods(["transform_batch"])],
         "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
+        "adversarial_loss": [StrOptions({"replace", "trades"})],
+        "adversarial_beta": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -264,6 +289,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         augment="auto",
         adversarial=None,
         adversarial_ratio=1.0,
+        adversarial_loss="replace",
+        adversarial_beta=6.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -294,6 +321,8 @@ class BaseImageClassifier(NeuralNetClassifier):
         self.augment = augment
         self.adversarial = adversarial
         self.adversarial_ratio = adversarial_ratio
+        self.adversarial_loss = adversarial_loss
+        self.adversarial_beta = adversarial_beta
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -400,13 +429,18 @@ class BaseImageClassifier(NeuralNetClassifier):
         """The mean loss of the batch, weighted by the sample weights if any.
 
         ``y_true`` is the labels, or ``(labels, weights)`` when the fit has
-        sample weights (:class:`TensorBatchIterator` yields them so).
+        sample weights (:class:`TensorBatchIterator` yields them so). In
+        training with ``adversarial_loss="trades"``, each sample's loss is
+        ``CE(f(x), y) + adversarial_beta * KL(f(x) || f(x_adv))`` (Zhang et al.
+        2019), ``x_adv`` crafted from the clean batch ``X`` by
+        ``adversarial.transform_batch_kl``.
         """
         labels, weight = y_true if isinstance(y_true, tuple) else (y_true, None)
         labels = torch.as_tensor(labels, device=self.device_)
-        if isinstance(self.criterion_, nn.NLLLoss):  # as skorch's classifier
-            y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
-        losses = self.criterion_(y_pred, labels)
+        losses = self.criterion_(self._log_proba_input(y_pred), labels)
+        if training and X is not None and self._trades():
+            robust = self.adversarial_beta * self._trades_kl(y_pred, X)
+            losses = losses + (robust if losses.ndim else robust.mean())
         if losses.ndim == 0:  # a criterion that reduces by itself
             if weight is not None:
                 raise ValueError(
@@ -420,6 +454,40 @@ class BaseImageClassifier(NeuralNetClassifier):
         else:  # weights scaled to mean 1 over the training set (loss_weights)
             loss = (losses * weight.to(losses.device, losses.dtype)).mean()
         return self._mixed_precision().scale(loss) if training else loss
+
+    def _log_proba_input(self, y_pred):
+        """What the criterion takes: log-probabilities for ``NLLLoss`` (as
+        skorch's classifier, whose modules then output probabilities)."""
+        if isinstance(self.criterion_, nn.NLLLoss):
+            return torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
+        return y_pred
+
+    def _log_proba(self, y_pred):
+        if isinstance(self.criterion_, nn.NLLLoss):
+            return self._log_proba_input(y_pred.float())
+        return torch.log_softmax(y_pred.float(), dim=1)
+
+    def _trades(self):
+        return self.adversarial is not None and self.adversarial_loss == "trades"
+
+    def _trades_kl(self, y_pred, X):
+        """TRADES' ``KL(f(x) || f(x_adv))`` per sample; 0 past the first
+        ``adversarial_ratio`` of the batch.
+
+        ``x_adv`` is crafted from the clean probabilities of this very forward
+        pass; the adversarial forward pass leaves batch-norm running statistics
+        alone, so only the clean pass updates them, as in plain training.
+        """
+        log_p = self._log_proba(y_pred)
+        kl = log_p.new_zeros(len(log_p))
+        k = int(round(self.adversarial_ratio * len(X)))
+        if not k:
+            return kl
+        rng = self.__dict__.get("_batch_rng")
+        X_adv = craft_kl_batch(self.adversarial, self, X[:k], log_p[:k], rng)
+        with batch_norm_frozen(self.module_):
+            log_q = self._log_proba(self.infer(X_adv))
+        return torch.cat([kl_divergence(log_p[:k], log_q), kl[k:]])
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.__dict__["_fit_precision"] = MixedPrecision(
@@ -455,16 +523,18 @@ class BaseImageClassifier(NeuralNetClassifier):
     def transform_batch(self, X, y):
         """The one place a training batch changes before the loss.
 
-        ``augment_`` distorts the whole batch, then ``adversarial`` replaces the
-        first ``adversarial_ratio`` of it (batches are shuffled) by adversarial
+        ``augment_`` distorts the whole batch, then, with
+        ``adversarial_loss="replace"``, ``adversarial`` replaces the first
+        ``adversarial_ratio`` of it (batches are shuffled) by adversarial
         examples against the network as it trains. Both are batch transforms
-        (``transform_batch(net, X, y, *, random_state)``).
+        (``transform_batch(net, X, y, *, random_state)``). TRADES keeps the
+        clean batch here and adds its robust term in :meth:`get_loss`.
         """
         rng = self.__dict__.get("_batch_rng")
         augment = getattr(self, "augment_", None)
         if augment is not None:
             X = apply_batch_transform(augment, self, X, y, rng)
-        if self.adversarial is not None:
+        if self.adversarial is not None and self.adversarial_loss == "replace":
             k = int(round(self.adversarial_ratio * len(X)))
             if k:
                 X_adv = apply_batch_transform(self.adversarial, self, X[:k], y[:k], rng)
@@ -607,6 +677,12 @@ class BaseImageClassifier(NeuralNetClassifier):
             nested = getattr(self, name)
             if hasattr(nested, "_validate_params"):
                 nested._validate_params()
+        if self._trades() and not hasattr(self.adversarial, "transform_batch_kl"):
+            raise ValueError(
+                "adversarial_loss='trades' needs an adversarial transform with "
+                "transform_batch_kl(net, X, proba, *, random_state), such as "
+                f"FGSMPerturber; got {type(self.adversarial).__name__}"
+            )
         if self.early_stopping and self.train_split is not None:
             raise ValueError(
                 "early_stopping=True holds out validation_fraction of the data "

@@ -124,6 +124,14 @@ class Normalizer255(TransformerMixin, BaseEstimator):
             x = x.clamp(0.0, 255.0)
         return x * (1.0 / 255.0)
 
+    def input_range(self):
+        """The valid input range, ``(0.0, 255.0)``.
+
+        What attacks on a Pipeline that starts here clip to and measure
+        ``eps`` in (see :func:`~sklearn_mnist.adversarial.attack_range`).
+        """
+        return (0.0, 255.0)
+
     def get_feature_names_out(self, input_features=None):
         """One output per input feature, with the same names."""
         return same_feature_names_out(self, input_features)

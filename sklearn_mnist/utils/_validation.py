@@ -104,9 +104,12 @@ def sample_shape(X, image_shape=None):
 
 
 def infer_clip_range(X):
-    """Valid pixel range: (0, 255) for integer data or data above 1, else (0, 1).
+    """A guess at the pixel range from data alone: (0, 255) for integer data or
+    data above 1, else (0, 1).
 
-    The rule behind ``clip_values="auto"`` in attacks and adversarial training.
+    Attacks do not use it: ``clip_values="auto"`` is the range of the fitted
+    model (:func:`sklearn_mnist.adversarial.attack_range`), never a guess from
+    the batch being attacked.
     """
     if isinstance(X, torch.Tensor):
         integer = not X.is_floating_point()
