@@ -263,6 +263,8 @@ def test_fits_in_loky_workers_share_the_cores(monkeypatch, tmp_path):
 
     monkeypatch.setattr(_parallel.tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(_parallel, "_cpu_count", lambda: 4)
+    # No user limit here (tests/test_parallel.py covers those).
+    monkeypatch.setattr(_parallel, "_user_thread_limit", lambda ppid: None)
     assert _parallel.fit_threads() is None  # not in a pool worker
     monkeypatch.setattr(
         multiprocessing.current_process(), "name", "LokyProcess-1", raising=False

@@ -2,18 +2,10 @@
 
 import contextlib
 import logging
-import math
-from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
@@ -23,51 +15,38 @@ from skorch.callbacks import (
     PrintLog,
     ProgressBar,
 )
-from skorch.dataset import ValidSplit
 from torch import nn
 
 from ..utils import (
     announce_fit,
-    image_layout,
-    sample_shape,
     thread_budget,
-    to_channels_first,
-    validate_images,
-)
-from ._batch import (
-    apply_batch_transform,
-    batch_norm_frozen,
-    craft_kl_batch,
-    kl_divergence,
 )
 from ._callbacks import OneCycle, ThreadShare
-from ._data import InMemoryDataset, TensorBatchIterator
+from ._data import DataPathMixin
 from ._device import resolve_device
 from ._inputs import (
-    check_input_range,
+    InputMixin,
     encode_labels,
     fit_label_encoder,
-    loss_weights,
-    pixel_stats,
-    training_weights,
 )
 from ._optim import AdamW
+from ._params import BASE_CONSTRAINTS, check_parameters
 from ._persist import save_safetensors
 from ._plan import AutoDefaults, plan_training
-from ._precision import MixedPrecision
+from ._training import TrainingMixin
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["BaseImageClassifier"]
-
-_PREDICT_BATCH = 1024
 
 
 def _noop(*args, **kwargs):
     pass
 
 
-class BaseImageClassifier(NeuralNetClassifier):
+class BaseImageClassifier(
+    TrainingMixin, DataPathMixin, InputMixin, NeuralNetClassifier
+):
     """skorch ``NeuralNetClassifier`` with scikit-learn's contracts for images.
 
     Subclasses only choose the ``module`` and the defaults. What this class adds
@@ -231,45 +210,7 @@ class BaseImageClassifier(NeuralNetClassifier):
     #: What "auto" means for this classifier (see _plan.py); subclasses override.
     auto_defaults = AutoDefaults(batch_size=128, epochs=10, min_steps=1000)
 
-    _parameter_constraints = {
-        "module": [type, nn.Module],
-        "criterion": [type, nn.Module],
-        "optimizer": [type],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "train_split": [None, callable],
-        "callbacks": [None, list, StrOptions({"disable"})],
-        "device": [str, torch.device, None],
-        "random_state": ["random_state"],
-        "image_shape": [None, tuple, list],
-        "channels_last": ["boolean"],
-        "augment": [
-            None,
-            StrOptions({"auto"}),
-            HasMethods(["transform_batch"]),
-            HasMethods(["augment_tensor"]),
-        ],
-        "adversarial": [None, HasMethods(["transform_batch"])],
-        "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
-        "adversarial_loss": [StrOptions({"replace", "trades"})],
-        "adversarial_beta": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "class_weight": [None, dict, StrOptions({"balanced"})],
-        "warm_start": ["boolean"],
-        "mixed_precision": [None, StrOptions({"bfloat16", "float16"})],
-        "verbose": ["verbose"],
-        "classes": [None, "array-like"],
-    }
+    _parameter_constraints = BASE_CONSTRAINTS
 
     def __init__(
         self,
@@ -405,185 +346,6 @@ class BaseImageClassifier(NeuralNetClassifier):
             self.module_ = self.module_.to(memory_format=torch.channels_last)
         return self
 
-    def _mixed_precision(self):
-        """The fit's :class:`MixedPrecision` (with its loss scaler) during fit,
-        a scaler-free one for inference otherwise."""
-        current = self.__dict__.get("_fit_precision")
-        if current is not None:
-            return current
-        return MixedPrecision(self.mixed_precision, self.device_)
-
-    def infer(self, x, **fit_params):
-        x = torch.as_tensor(x, device=self.device_)
-        if x.is_floating_point():
-            x = self._standardize(x)
-        with self._mixed_precision().autocast():
-            out = self.module_(x, **fit_params)
-        return out if self.mixed_precision is None else out.float()
-
-    def _standardize(self, x):
-        """Map raw pixels to what the module takes (the hook subclasses change)."""
-        return (x - self.input_mean_) * (1.0 / self.input_std_)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The mean loss of the batch, weighted by the sample weights if any.
-
-        ``y_true`` is the labels, or ``(labels, weights)`` when the fit has
-        sample weights (:class:`TensorBatchIterator` yields them so). In
-        training with ``adversarial_loss="trades"``, each sample's loss is
-        ``CE(f(x), y) + adversarial_beta * KL(f(x) || f(x_adv))`` (Zhang et al.
-        2019), ``x_adv`` crafted from the clean batch ``X`` by
-        ``adversarial.transform_batch_kl``.
-        """
-        labels, weight = y_true if isinstance(y_true, tuple) else (y_true, None)
-        labels = torch.as_tensor(labels, device=self.device_)
-        losses = self.criterion_(self._log_proba_input(y_pred), labels)
-        if training and X is not None and self._trades():
-            robust = self.adversarial_beta * self._trades_kl(y_pred, X)
-            losses = losses + (robust if losses.ndim else robust.mean())
-        if losses.ndim == 0:  # a criterion that reduces by itself
-            if weight is not None:
-                raise ValueError(
-                    f"sample weights need per-sample losses, but criterion "
-                    f"{type(self.criterion_).__name__} returns one number; use a "
-                    "criterion with a reduction parameter"
-                )
-            loss = losses
-        elif weight is None:
-            loss = losses.mean()
-        else:  # weights scaled to mean 1 over the training set (loss_weights)
-            loss = (losses * weight.to(losses.device, losses.dtype)).mean()
-        return self._mixed_precision().scale(loss) if training else loss
-
-    def _log_proba_input(self, y_pred):
-        """What the criterion takes: log-probabilities for ``NLLLoss`` (as
-        skorch's classifier, whose modules then output probabilities)."""
-        if isinstance(self.criterion_, nn.NLLLoss):
-            return torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
-        return y_pred
-
-    def _log_proba(self, y_pred):
-        if isinstance(self.criterion_, nn.NLLLoss):
-            return self._log_proba_input(y_pred.float())
-        return torch.log_softmax(y_pred.float(), dim=1)
-
-    def _trades(self):
-        return self.adversarial is not None and self.adversarial_loss == "trades"
-
-    def _trades_kl(self, y_pred, X):
-        """TRADES' ``KL(f(x) || f(x_adv))`` per sample; 0 past the first
-        ``adversarial_ratio`` of the batch.
-
-        ``x_adv`` is crafted from the clean probabilities of this very forward
-        pass; the adversarial forward pass leaves batch-norm running statistics
-        alone, so only the clean pass updates them, as in plain training.
-        """
-        log_p = self._log_proba(y_pred)
-        kl = log_p.new_zeros(len(log_p))
-        k = int(round(self.adversarial_ratio * len(X)))
-        if not k:
-            return kl
-        rng = self.__dict__.get("_batch_rng")
-        X_adv = craft_kl_batch(self.adversarial, self, X[:k], log_p[:k], rng)
-        with batch_norm_frozen(self.module_):
-            log_q = self._log_proba(self.infer(X_adv))
-        return torch.cat([kl_divergence(log_p[:k], log_q), kl[k:]])
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.__dict__["_fit_precision"] = MixedPrecision(
-            self.mixed_precision, self.device_, training=True
-        )
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.__dict__.pop("_fit_precision", None)
-        self.n_iter_ = len(self.history)
-
-    def on_grad_computed(self, net, named_parameters, **kwargs):
-        # skorch notifies the net before any callback: callbacks (gradient
-        # clipping) see true gradients, not float16-scaled ones.
-        self._mixed_precision().unscale(self._optimizer_list())
-
-    def _optimizer_list(self):
-        return [getattr(self, name + "_") for name in self._optimizers]
-
-    def _step_optimizer(self, step_fn):
-        precision = self.__dict__.get("_fit_precision")
-        if precision is None or precision.scaler is None or step_fn is None:
-            return super()._step_optimizer(step_fn)
-        step_fn()
-        precision.step(self._optimizer_list())
-
-    def train_step_single(self, batch, **fit_params):
-        Xi, yi = batch
-        self._set_training(True)
-        labels = yi[0] if isinstance(yi, tuple) else yi
-        Xi = self.transform_batch(Xi, labels)
-        return super().train_step_single((Xi, yi), **fit_params)
-
-    def transform_batch(self, X, y):
-        """The one place a training batch changes before the loss.
-
-        ``augment_`` distorts the whole batch, then, with
-        ``adversarial_loss="replace"``, ``adversarial`` replaces the first
-        ``adversarial_ratio`` of it (batches are shuffled) by adversarial
-        examples against the network as it trains. Both are batch transforms
-        (``transform_batch(net, X, y, *, random_state)``). TRADES keeps the
-        clean batch here and adds its robust term in :meth:`get_loss`.
-        """
-        rng = self.__dict__.get("_batch_rng")
-        augment = getattr(self, "augment_", None)
-        if augment is not None:
-            X = apply_batch_transform(augment, self, X, y, rng)
-        if self.adversarial is not None and self.adversarial_loss == "replace":
-            k = int(round(self.adversarial_ratio * len(X)))
-            if k:
-                X_adv = apply_batch_transform(self.adversarial, self, X[:k], y[:k], rng)
-                X = torch.cat([X_adv, X[k:]]) if k < len(X) else X_adv
-        return X
-
-    def get_dataset(self, X, y=None):
-        if isinstance(X, np.ndarray | torch.Tensor):
-            return InMemoryDataset(X, y)
-        return super().get_dataset(X, y)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        if not self.early_stopping:
-            return super().get_split_datasets(X, y, **fit_params)
-        dataset = self.get_dataset(X, y)
-        counts = np.bincount(np.asarray(y))
-        stratified = bool(counts[counts > 0].min() >= 2)
-        split = ValidSplit(
-            self.validation_fraction,
-            stratified=stratified,
-            random_state=self.__dict__.get("_split_seed"),
-        )
-        return split(dataset, y if stratified else None)
-
-    def get_iterator(self, dataset, training=False):
-        base = getattr(dataset, "dataset", dataset)
-        if not isinstance(base, InMemoryDataset):
-            return super().get_iterator(dataset, training=training)
-        prefix = "iterator_train" if training else "iterator_valid"
-        batch_size = self.get_params_for(prefix).get("batch_size", self.batch_size_)
-        if not training:
-            batch_size = max(batch_size, _PREDICT_BATCH)
-        return TensorBatchIterator(
-            dataset,
-            batch_size,
-            shuffle=training,
-            generator=self.__dict__.get("_shuffle_generator"),
-            device=self.device_,
-            channels_last=self.channels_last,
-            drop_single=training,
-        )
-
-    def fit_loop(self, X, y=None, epochs=None, *, _routing_method="fit", **kw):
-        if epochs is None:  # a user's partial_fit is one pass, as in scikit-learn
-            epochs = 1 if _routing_method == "partial_fit" else self.max_epochs_
-        return super().fit_loop(
-            X, y, epochs=epochs, _routing_method=_routing_method, **kw
-        )
-
     def load_params(self, *args, **kwargs):
         """skorch's ``load_params``, mapping tensors to ``device_``.
 
@@ -666,97 +428,6 @@ class BaseImageClassifier(NeuralNetClassifier):
         tags.non_deterministic = self.random_state is None
         return tags
 
-    def _check_parameters(self):
-        """Every parameter against ``_parameter_constraints``, nested ones too."""
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            self.get_params(deep=False),
-            caller_name=type(self).__name__,
-        )
-        for name in ("augment", "adversarial"):
-            nested = getattr(self, name)
-            if hasattr(nested, "_validate_params"):
-                nested._validate_params()
-        if self._trades() and not hasattr(self.adversarial, "transform_batch_kl"):
-            raise ValueError(
-                "adversarial_loss='trades' needs an adversarial transform with "
-                "transform_batch_kl(net, X, proba, *, random_state), such as "
-                f"FGSMPerturber; got {type(self.adversarial).__name__}"
-            )
-        if self.early_stopping and self.train_split is not None:
-            raise ValueError(
-                "early_stopping=True holds out validation_fraction of the data "
-                "itself; leave train_split=None (got "
-                f"train_split={self.train_split!r})"
-            )
-
-    def _validate_X(self, X, reset):
-        X = validate_images(
-            self, X, reset=reset, dtype=[np.float32, np.uint8, np.float64]
-        )
-        if X.dtype == np.float64:
-            X = X.astype(np.float32)
-        if reset:
-            declared = self.image_shape
-            layout = image_layout(X.shape, declared)
-            self.image_shape_ = sample_shape(X, declared)
-            self.input_shape_ = tuple(int(d) for d in X.shape[1:])
-            self.input_layout_ = (
-                "channels_last" if layout == "hwc" else ("channels_first")
-            )
-            X = to_channels_first(X, layout)
-        else:
-            X = self._to_fitted_layout(X)
-            check_input_range(type(self).__name__, X, self.data_range_)
-        X = np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
-        # torch cannot wrap read-only memory (memmaps); copy those.
-        return X if X.flags.writeable else X.copy()
-
-    def _fitted_layout(self, shape):
-        """How a batch of ``shape`` maps to the fitted images: ``"as_is"`` or
-        ``"from_last"`` (channels-last, or flat rows of channels-last images).
-
-        Raises a ValueError for any other image shape.
-        """
-        c, h, w = self.image_shape_
-        sample = tuple(int(s) for s in shape[1:])
-        if len(sample) == 1:
-            last = self.input_layout_ == "channels_last" and c > 1
-            return "from_last" if last else "as_is"
-        if sample == (h, w) and c == 1:
-            return "as_is"
-        first, last = sample == (c, h, w), sample == (h, w, c)
-        if first and last:
-            last = self.input_layout_ == "channels_last"
-        if last or first:
-            return "from_last" if last else "as_is"
-        fitted = (c, h, w) if self.input_layout_ == "channels_first" else (h, w, c)
-        raise ValueError(
-            f"X has images of shape {sample}, but {type(self).__name__} was fitted on "
-            f"images of shape {fitted} ({self.input_layout_.replace('_', '-')}); "
-            f"pass flat rows of {c * h * w} values, images of shape {(c, h, w)} or "
-            f"{(h, w, c)}" + (f" or {(h, w)}" if c == 1 else "")
-        )
-
-    def _to_fitted_layout(self, X):
-        """``X`` (NumPy) as channels-first images of ``image_shape_``."""
-        if self._fitted_layout(X.shape) == "as_is":
-            return X
-        c, h, w = self.image_shape_
-        return np.moveaxis(X.reshape(len(X), h, w, c), -1, 1)
-
-    def _fit_input_stats(self, X, weight=None):
-        """Set what ``_standardize``, the attacks and the range check need."""
-        self.input_mean_, self.input_std_ = pixel_stats(X, weight)
-        if X.size:
-            self.data_range_ = (float(X.min()), float(X.max()))
-        else:
-            self.data_range_ = (0.0, 1.0)
-        low, high = self.data_range_
-        self.input_range_ = (
-            (0.0, 255.0) if X.dtype == np.uint8 or high > 1 else (0.0, 1.0)
-        )
-
     def _plan(self, n_samples):
         """Resolve ``"auto"`` batch size, epochs and augmentation for this fit."""
         n_train = n_samples
@@ -767,17 +438,6 @@ class BaseImageClassifier(NeuralNetClassifier):
         self.max_epochs_ = plan.epochs
         self.steps_per_epoch_ = plan.steps_per_epoch
         self.augment_ = plan.augment
-
-    def _training_data(self, X, y, sample_weight):
-        """``(dataset, codes)`` for skorch: zero-weight samples dropped."""
-        weight = training_weights(X, self.classes_[y], sample_weight, self.class_weight)
-        if weight is not None and not weight.all():
-            keep = weight > 0
-            X, y, weight = X[keep], y[keep], weight[keep]
-        return X, y, weight
-
-    def _dataset(self, X, y, weight):
-        return InMemoryDataset(X, y, loss_weights(weight))
 
     @contextlib.contextmanager
     def _fitting(self, offset=0):
@@ -841,7 +501,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         -------
         self
         """
-        self._check_parameters()
+        check_parameters(self)
         warm = self.warm_start and self.__sklearn_is_fitted__()
         name = type(self).__name__
         X = self._validate_X(X, reset=not warm)
@@ -890,7 +550,7 @@ class BaseImageClassifier(NeuralNetClassifier):
         name = type(self).__name__
         first = not self.__sklearn_is_fitted__()
         if first:
-            self._check_parameters()
+            check_parameters(self)
             if self.class_weight == "balanced":
                 raise ValueError(
                     "class_weight='balanced' needs every sample at once; with "
@@ -967,25 +627,6 @@ class BaseImageClassifier(NeuralNetClassifier):
             x = x.contiguous(memory_format=torch.channels_last)
         self.module_.eval()
         return self.infer(x)
-
-    def torch_images(self, x):
-        """``x`` (a tensor in the layout ``predict`` takes) as float32 images
-        ``(n, c, h, w)`` of ``image_shape_``, on ``x``'s device.
-
-        The layout handling of ``predict`` on tensors, differentiable and
-        traceable (``torch.export``); ``torch_logits`` and
-        :func:`~sklearn_mnist.export_onnx` start with it.
-        """
-        check_is_fitted(self)
-        if math.prod(x.shape[1:]) != self.n_features_in_:
-            raise ValueError(
-                f"x has {math.prod(x.shape[1:])} features per sample, but "
-                f"{type(self).__name__} is expecting {self.n_features_in_}"
-            )
-        c, h, w = self.image_shape_
-        if self._fitted_layout(x.shape) == "from_last":
-            x = x.reshape(x.shape[0], h, w, c).movedim(-1, 1)
-        return x.to(torch.float32).reshape(x.shape[0], c, h, w)
 
     def save_safetensors(self, path):
         """Export the network's weights (``module_.state_dict()``) to safetensors.

@@ -1,19 +1,26 @@
 """What ``fit`` learns from its inputs besides the weights: labels, sample
 weights, pixel statistics, and the checks ``predict`` makes against them."""
 
+import math
 import warnings
 
 import numpy as np
+import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
+    check_is_fitted,
     column_or_1d,
 )
 
+from ..utils import image_layout, sample_shape, to_channels_first, validate_images
+from ._data import InMemoryDataset
+
 __all__ = [
+    "InputMixin",
     "check_input_range",
     "encode_labels",
     "fit_label_encoder",
@@ -154,3 +161,105 @@ def check_input_range(name, X, fitted_range):
             UserWarning,
             stacklevel=3,
         )
+
+
+class InputMixin:
+    """The input side of :class:`BaseImageClassifier`'s contract: validation,
+    image layouts, pixel statistics and sample weights."""
+
+    def _validate_X(self, X, reset):
+        X = validate_images(
+            self, X, reset=reset, dtype=[np.float32, np.uint8, np.float64]
+        )
+        if X.dtype == np.float64:
+            X = X.astype(np.float32)
+        if reset:
+            declared = self.image_shape
+            layout = image_layout(X.shape, declared)
+            self.image_shape_ = sample_shape(X, declared)
+            self.input_shape_ = tuple(int(d) for d in X.shape[1:])
+            self.input_layout_ = (
+                "channels_last" if layout == "hwc" else ("channels_first")
+            )
+            X = to_channels_first(X, layout)
+        else:
+            X = self._to_fitted_layout(X)
+            check_input_range(type(self).__name__, X, self.data_range_)
+        X = np.ascontiguousarray(X.reshape(len(X), *self.image_shape_))
+        # torch cannot wrap read-only memory (memmaps); copy those.
+        return X if X.flags.writeable else X.copy()
+
+    def _fitted_layout(self, shape):
+        """How a batch of ``shape`` maps to the fitted images: ``"as_is"`` or
+        ``"from_last"`` (channels-last, or flat rows of channels-last images).
+
+        Raises a ValueError for any other image shape.
+        """
+        c, h, w = self.image_shape_
+        sample = tuple(int(s) for s in shape[1:])
+        if len(sample) == 1:
+            last = self.input_layout_ == "channels_last" and c > 1
+            return "from_last" if last else "as_is"
+        if sample == (h, w) and c == 1:
+            return "as_is"
+        first, last = sample == (c, h, w), sample == (h, w, c)
+        if first and last:
+            last = self.input_layout_ == "channels_last"
+        if last or first:
+            return "from_last" if last else "as_is"
+        fitted = (c, h, w) if self.input_layout_ == "channels_first" else (h, w, c)
+        raise ValueError(
+            f"X has images of shape {sample}, but {type(self).__name__} was fitted on "
+            f"images of shape {fitted} ({self.input_layout_.replace('_', '-')}); "
+            f"pass flat rows of {c * h * w} values, images of shape {(c, h, w)} or "
+            f"{(h, w, c)}" + (f" or {(h, w)}" if c == 1 else "")
+        )
+
+    def _to_fitted_layout(self, X):
+        """``X`` (NumPy) as channels-first images of ``image_shape_``."""
+        if self._fitted_layout(X.shape) == "as_is":
+            return X
+        c, h, w = self.image_shape_
+        return np.moveaxis(X.reshape(len(X), h, w, c), -1, 1)
+
+    def _fit_input_stats(self, X, weight=None):
+        """Set what ``_standardize``, the attacks and the range check need."""
+        self.input_mean_, self.input_std_ = pixel_stats(X, weight)
+        if X.size:
+            self.data_range_ = (float(X.min()), float(X.max()))
+        else:
+            self.data_range_ = (0.0, 1.0)
+        low, high = self.data_range_
+        self.input_range_ = (
+            (0.0, 255.0) if X.dtype == np.uint8 or high > 1 else (0.0, 1.0)
+        )
+
+    def _training_data(self, X, y, sample_weight):
+        """``(dataset, codes)`` for skorch: zero-weight samples dropped."""
+        weight = training_weights(X, self.classes_[y], sample_weight, self.class_weight)
+        if weight is not None and not weight.all():
+            keep = weight > 0
+            X, y, weight = X[keep], y[keep], weight[keep]
+        return X, y, weight
+
+    def _dataset(self, X, y, weight):
+        return InMemoryDataset(X, y, loss_weights(weight))
+
+    def torch_images(self, x):
+        """``x`` (a tensor in the layout ``predict`` takes) as float32 images
+        ``(n, c, h, w)`` of ``image_shape_``, on ``x``'s device.
+
+        The layout handling of ``predict`` on tensors, differentiable and
+        traceable (``torch.export``); ``torch_logits`` and
+        :func:`~sklearn_mnist.export_onnx` start with it.
+        """
+        check_is_fitted(self)
+        if math.prod(x.shape[1:]) != self.n_features_in_:
+            raise ValueError(
+                f"x has {math.prod(x.shape[1:])} features per sample, but "
+                f"{type(self).__name__} is expecting {self.n_features_in_}"
+            )
+        c, h, w = self.image_shape_
+        if self._fitted_layout(x.shape) == "from_last":
+            x = x.reshape(x.shape[0], h, w, c).movedim(-1, 1)
+        return x.to(torch.float32).reshape(x.shape[0], c, h, w)

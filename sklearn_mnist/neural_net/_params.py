@@ -1,0 +1,84 @@
+"""Every parameter of the classifiers, declared as data and checked at fit.
+
+scikit-learn's ``_parameter_constraints`` (skorch's own ``_validate_params``
+checks only the names of routed ``module__*`` arguments, so the values are
+checked here with scikit-learn's ``validate_parameter_constraints``).
+"""
+
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from torch import nn
+
+__all__ = ["BASE_CONSTRAINTS", "check_parameters"]
+
+BASE_CONSTRAINTS = {
+    "module": [type, nn.Module],
+    "criterion": [type, nn.Module],
+    "optimizer": [type],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+    ],
+    "batch_size": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+    ],
+    "train_split": [None, callable],
+    "callbacks": [None, list, StrOptions({"disable"})],
+    "device": [str, torch.device, None],
+    "random_state": ["random_state"],
+    "image_shape": [None, tuple, list],
+    "channels_last": ["boolean"],
+    "augment": [
+        None,
+        StrOptions({"auto"}),
+        HasMethods(["transform_batch"]),
+        HasMethods(["augment_tensor"]),
+    ],
+    "adversarial": [None, HasMethods(["transform_batch"])],
+    "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
+    "adversarial_loss": [StrOptions({"replace", "trades"})],
+    "adversarial_beta": [Interval(Real, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "class_weight": [None, dict, StrOptions({"balanced"})],
+    "warm_start": ["boolean"],
+    "mixed_precision": [None, StrOptions({"bfloat16", "float16"})],
+    "verbose": ["verbose"],
+    "classes": [None, "array-like"],
+}
+
+
+def check_parameters(net):
+    """Every parameter against ``_parameter_constraints``, nested ones too."""
+    validate_parameter_constraints(
+        net._parameter_constraints,
+        net.get_params(deep=False),
+        caller_name=type(net).__name__,
+    )
+    for name in ("augment", "adversarial"):
+        nested = getattr(net, name)
+        if hasattr(nested, "_validate_params"):
+            nested._validate_params()
+    if net._trades() and not hasattr(net.adversarial, "transform_batch_kl"):
+        raise ValueError(
+            "adversarial_loss='trades' needs an adversarial transform with "
+            "transform_batch_kl(net, X, proba, *, random_state), such as "
+            f"FGSMPerturber; got {type(net.adversarial).__name__}"
+        )
+    if net.early_stopping and net.train_split is not None:
+        raise ValueError(
+            "early_stopping=True holds out validation_fraction of the data "
+            "itself; leave train_split=None (got "
+            f"train_split={net.train_split!r})"
+        )
