@@ -71,6 +71,10 @@ def main():
     parser.add_argument("--skip-refs", action="store_true")
     parser.add_argument("--long", action="store_true", help="also the long CNN")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument(
+        "--first-release", action="store_true",
+        help="also the CNN with the first release's defaults",
+    )  # fmt: skip
     args = parser.parse_args()
     X_train, y_train, X_test, y_test = load_full_mnist()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -88,7 +92,24 @@ def main():
             fit_s,
             cnn.score(X_test, y_test),
             throughput(cnn.predict, X_test),
-            f"{cnn.max_epochs} epochs; process peak RSS {peak_mb:.0f} MB",
+            f"{cnn.max_epochs_} epochs, augment={cnn.augment_}; process peak RSS "
+            f"{peak_mb:.0f} MB",
+        )
+
+    if args.first_release:
+        # The first release's defaults, through the current code path (the
+        # refactored base class, AdamW, OneCycle): the figures should not move.
+        old = CNNClassifier(
+            max_epochs=3, batch_size=256, augment=None, module__dropout=0.0,
+            random_state=0,
+        )  # fmt: skip
+        old_s = timed_fit(old, X_train, y_train)
+        row(
+            "CNNClassifier, first release's defaults",
+            old_s,
+            old.score(X_test, y_test),
+            throughput(old.predict, X_test),
+            "max_epochs=3, batch_size=256, augment=None, module__dropout=0.0",
         )
 
     if not args.skip_refs:
@@ -123,14 +144,14 @@ def main():
         mlp_s,
         mlp.score(X_test, y_test),
         throughput(mlp.predict, X_test),
-        f"{mlp.max_epochs} epochs",
+        f"{mlp.max_epochs_} epochs, augment={mlp.augment_}",
     )
 
     if not args.skip_refs:
         from sklearn.neural_network import MLPClassifier
 
         sk = MLPClassifier(
-            hidden_layer_sizes=(800,), max_iter=mlp.max_epochs, random_state=0
+            hidden_layer_sizes=(800,), max_iter=mlp.max_epochs_, random_state=0
         )
         Xf, Xf_test = (
             X_train.reshape(60000, -1) / 255.0,
@@ -146,7 +167,7 @@ def main():
             sk_s,
             sk.score(Xf_test, y_test),
             throughput(sk.predict, Xf_test),
-            f"{mlp.max_epochs} epochs (max_iter)",
+            f"{mlp.max_epochs_} epochs (max_iter)",
         )
         print(f"fit-time ratio sklearn MLP / MLPNetClassifier: {sk_s / mlp_s:.1f}x")
 
