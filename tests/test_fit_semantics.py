@@ -296,6 +296,18 @@ def test_parameters_are_validated_at_fit(params, match, data):
 
 
 # ------------------------------------------------------------ scale warnings
+@pytest.mark.parametrize("bad, match", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite_labels_are_refused_without_a_numpy_warning(bad, match):
+    # scikit-learn's type_of_target casts NaN/inf to int (RuntimeWarning)
+    # before its own error; we refuse such y first, quietly.
+    X, y = np.random.default_rng(0).random((10, 4)), np.zeros(10)
+    y[3] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=f"Input y contains {match}"):
+            MLPNetClassifier(max_epochs=1).fit(X, y)
+
+
 def test_predicting_on_another_scale_warns(data):
     X_tr, X_te, y_tr, _ = data
     clf = CNNClassifier(**FAST).fit(X_tr, y_tr)  # 0..255

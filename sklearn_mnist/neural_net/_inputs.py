@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import assert_all_finite
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -72,6 +73,9 @@ def encode_labels(name, X, y, encoder=None):
         raise ValueError(f"{name} requires y to be passed, but the target y is None")
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
+    if y.dtype.kind == "f":
+        # before type_of_target, which casts NaN/inf to int with a RuntimeWarning
+        assert_all_finite(y, input_name="y")
     check_classification_targets(y)
     if encoder is None:
         encoder = fit_label_encoder(name, y)
