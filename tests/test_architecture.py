@@ -9,7 +9,10 @@ import threading
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from skorch.callbacks import Callback
+from torch import nn
 
 from sklearn_mnist import CNNClassifier, MLPNetClassifier, load_mnist_sample
 from sklearn_mnist.adversarial import FGSMPerturber
@@ -163,3 +166,46 @@ def test_modules_and_estimators_live_in_separate_files():
                 if isinstance(o, type) and issubclass(o, BaseImageClassifier)
             ]  # fmt: skip
             assert not others, (name, module_file)
+
+
+# ------------------------------------------------- the CPU dropout of the modules
+@settings(max_examples=25, deadline=None)
+@given(
+    p=st.floats(0.05, 0.95),
+    shape=st.sampled_from([(64, 1568), (128, 800), (7, 3, 5, 5)]),
+    seed=st.integers(0, 2**16),
+)
+def test_dropout_is_nn_dropout_with_a_faster_mask(p, shape, seed):
+    from sklearn_mnist.neural_net._modules import Dropout
+
+    torch.manual_seed(seed)
+    x = (torch.rand(shape) + 0.5).requires_grad_()  # no zeros: masks are visible
+    drop = Dropout(p)
+    out = drop(x)
+    kept = out != 0
+    # every element dropped or scaled by 1 / (1 - p), as nn.Dropout does
+    torch.testing.assert_close(out[kept], x[kept] / (1 - p))
+    # keep rate within 5 binomial standard deviations of 1 - p
+    n = kept.numel()
+    assert abs(kept.float().mean().item() - (1 - p)) < 5 * (p * (1 - p) / n) ** 0.5
+    out.sum().backward()  # the gradient is the mask, scaled
+    torch.testing.assert_close(x.grad, kept.float() / (1 - p))
+    # the same seed, the same mask; eval mode and p=0 are the identity
+    torch.manual_seed(seed)
+    torch.rand(shape)
+    torch.testing.assert_close(Dropout(p)(x), out)
+    torch.testing.assert_close(drop.eval()(x), x)
+    torch.testing.assert_close(Dropout(0.0)(x), x)
+
+
+def test_dropout_edge_cases_match_nn_dropout():
+    from sklearn_mnist.neural_net._modules import Dropout
+
+    x = torch.rand(4, 10) + 0.5
+    assert torch.equal(Dropout(1.0)(x), nn.Dropout(1.0)(x))  # all zeros
+    assert isinstance(Dropout(0.2), nn.Dropout) and repr(Dropout(0.2)) == repr(
+        nn.Dropout(0.2)
+    )
+    y = x.clone()
+    Dropout(0.5, inplace=True)(y)  # inplace falls back to nn.Dropout
+    assert ((y == 0) | torch.isclose(y, 2 * x)).all()

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ._backbones import EFFICIENTNET_LITE0, load_backbone
+from ._modules import Dropout
 
 __all__ = ["TransferModule"]
 
@@ -145,7 +146,7 @@ class TransferModule(nn.Module):
         self.head = nn.Sequential(
             *pool,
             nn.Flatten(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(self.n_features, n_classes),
         )
         self.use_cached_features = False
