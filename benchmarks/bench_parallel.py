@@ -11,6 +11,14 @@
 
     python benchmarks/bench_parallel.py [--n-train 60000] [--skip-dask]
         [--model default|small] [--skip-local]
+    python benchmarks/bench_parallel.py --cold [--cold-n 20000]
+
+3. ``--cold``: what a user's first search pays. Each search runs in a fresh
+   Python process (no warm-up, loky workers not started): GridSearchCV over
+   the CNN, 4 candidates x cv=2 = 8 fits on the first 20,000 training
+   images, n_jobs=1 and n_jobs=2, with the first release's settings (short
+   fits: worker start-up weighs most) and with the defaults, and the mean fit
+   time per candidate from ``cv_results_``.
 
 Searches use refit=False so that the times are the parallel part alone.
 """
@@ -182,8 +190,65 @@ def dask_search(X, y):
     cluster.close()
 
 
+_COLD_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+from _common import load_full_mnist
+from sklearn.model_selection import GridSearchCV
+from sklearn_mnist import CNNClassifier
+X, y, _, _ = load_full_mnist()
+ready = time.perf_counter()
+grid = {{"lr": [2e-3, 4e-3, 8e-3, 1.6e-2]}}
+search = GridSearchCV(CNNClassifier(random_state=0, {kw}), grid, cv=2, n_jobs={n_jobs},
+                      refit=False).fit(X[:{n}], y[:{n}])
+done = time.perf_counter()
+r = search.cv_results_
+print(json.dumps(dict(setup=ready - start, search=done - ready,
+                      fit_times=[float(t) for t in r["mean_fit_time"]],
+                      scores=[float(t) for t in r["mean_test_score"]])))
+"""
+
+
+def cold_searches(n):
+
+    print(f"Cold searches: 8 fits of CNNClassifier() on {n:,} images, fresh process")
+    print("| search | imports + data (s) | search (s) | mean fit time per candidate "
+          "(s) | mean test scores |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- |")
+    for label, kw in [
+        ("first release's settings", "max_epochs=3, augment=None, module__dropout=0.0"),
+        ("defaults", ""),
+    ]:
+        _cold_pair(n, label, kw)
+
+
+def _cold_pair(n, label, kw):
+    import json
+    import subprocess
+    import sys
+
+    times = {}
+    for n_jobs in (1, 2):
+        out = subprocess.run(
+            [sys.executable, "-c", _COLD_CHILD.format(n_jobs=n_jobs, n=n, kw=kw)],
+            capture_output=True, text=True, check=True,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        )  # fmt: skip
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        times[n_jobs] = r["search"]
+        fits = ", ".join(f"{t:.1f}" for t in r["fit_times"])
+        scores = ", ".join(f"{t:.4f}" for t in r["scores"])
+        cells = [f"{label}, n_jobs={n_jobs}", f"{r['setup']:.1f}"]
+        cells += [f"{r['search']:.1f}", fits, scores]
+        print("| " + " | ".join(cells) + " |", flush=True)
+    print(f"| {label}: speed-up n_jobs=2 / n_jobs=1 | | {times[1] / times[2]:.2f}x "
+          "| | |", flush=True)  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold", action="store_true", help="only the cold searches")
+    parser.add_argument("--cold-n", type=int, default=20000)
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-local", action="store_true")
@@ -194,6 +259,9 @@ def main():
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="default")
     args = parser.parse_args()
+    if args.cold:
+        cold_searches(args.cold_n)
+        return
     MODEL.update(MODELS[args.model])
     print(f"CNNClassifier({', '.join(f'{k}={v}' for k, v in MODEL.items())})")
     X, y, _, _ = load_full_mnist()
