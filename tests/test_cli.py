@@ -109,6 +109,36 @@ def test_fit_evaluate_attack_round_trip(tmp_path, capsys):
     )
 
 
+def test_ctrl_c_during_fit_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """skorch ends training on KeyboardInterrupt and returns; the command must
+    not then save the half-trained model with exit code 0."""
+    import os
+    import signal
+
+    from skorch.callbacks import Callback
+
+    from sklearn_mnist._cli import _io
+
+    class CtrlC(Callback):
+        def on_batch_end(self, net, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    make = _io.classifier
+
+    def with_ctrl_c(*args, **kwargs):
+        model = make(*args, **kwargs)
+        model[-1].set_params(callbacks=[CtrlC()])
+        return model
+
+    monkeypatch.setattr(_io, "classifier", with_ctrl_c)
+    before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "m.skmnist"
+    assert main(["fit", "--epochs", "3", "--output", str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
+
+
 def test_fit_is_not_silent_with_verbose(tmp_path, capsys):
     argv = ["-v", "fit", "--model", "mlp", "--epochs", "1", "--output", "m.skmnist"]
     assert main(argv) == 0
@@ -149,7 +179,11 @@ def test_help_shows_exit_codes_defaults_and_help_everywhere(capsys):
         (["fit", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
         (["fit", "--epochs", "-3"], "--epochs: must be at least 1, got -3"),
         (["attack", "model.skmnist", "--n-iter", "0"], "--n-iter: must be at least 1"),
-        (["export-onnx", "m.skmnist", "--opset", "0"], "--opset: must be at least 1"),
+        (["export-onnx", "m.skmnist", "--opset", "0"], "--opset: must be at least 18"),
+        (["export-onnx", "m.skmnist", "--opset", "17"], "--opset: must be at least 18"),
+        (["export-onnx", "m.skmnist", "--opset", "99"], "--opset: must be at most"),
+        (["fit", "--random-state", "-1"], "--random-state: must be at least 0"),
+        (["fit", "--random-state", str(2**32)], "--random-state: must be at most"),
         (["export-onnx", "m.skmnist", "--check-samples", "-1"], "must be at least 0"),
         (["fit", "--device", "gpu9"], "--device: device must be 'auto' or a torch"),
         (["nonsense"], "invalid choice"),

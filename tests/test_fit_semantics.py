@@ -274,6 +274,30 @@ def test_ambiguous_and_foreign_layouts_are_refused(data):
 
 # ------------------------------------------------------ parameter validation
 @pytest.mark.parametrize(
+    "make, params, match",
+    [
+        (CNNClassifier, dict(module__channels=-3), "module__channels must be"),
+        (CNNClassifier, dict(module__channels=(8, 0)), "module__channels must be"),
+        (CNNClassifier, dict(module__hidden_units=-1), "module__hidden_units must"),
+        (CNNClassifier, dict(module__hidden_units=(8, 8)), "module__hidden_units must"),
+        (CNNClassifier, dict(module__dropout=1.5), "module__dropout must be"),
+        (CNNClassifier, dict(module__dropout=-0.1), "module__dropout must be"),
+        (CNNClassifier, dict(module__depth=0), "module__depth must be"),
+        (MLPNetClassifier, dict(module__hidden_units=0), "module__hidden_units must"),
+        (MLPNetClassifier, dict(module__hidden_units=(8, -1)), "module__hidden_units"),
+        (MLPNetClassifier, dict(module__dropout=1.0), "module__dropout must be"),
+    ],
+)
+def test_module_parameters_are_validated_at_fit(make, params, match, data):
+    # Before: torch errors 15-28 frames deep (negative dimension, groups=1),
+    # or, for the MLP's hidden_units=0, a silent chance-level model.
+    X_tr, _, y_tr, _ = data
+    base = dict(max_epochs=1, batch_size=32, augment=None, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        make(**base, **params).fit(X_tr[:64], y_tr[:64])
+
+
+@pytest.mark.parametrize(
     "params, match",
     [
         (dict(max_epochs=0), "max_epochs"),

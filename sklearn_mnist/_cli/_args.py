@@ -88,7 +88,7 @@ def _fraction(text):
     return value
 
 
-def _int_at_least(minimum):
+def _int_at_least(minimum, maximum=None):
     def parse(text):
         try:
             value = int(text)
@@ -98,6 +98,8 @@ def _int_at_least(minimum):
             ) from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse
@@ -105,6 +107,22 @@ def _int_at_least(minimum):
 
 _positive_int = _int_at_least(1)
 _count = _int_at_least(0)
+_seed = _int_at_least(0, 2**32 - 1)  # numpy's seeds
+MIN_OPSET = 18  # the torch.onnx exporter's lowest
+
+
+def _opset(text):
+    value = _int_at_least(MIN_OPSET)(text)
+    try:
+        from onnx.defs import onnx_opset_version
+    except ImportError:  # export-onnx then stops with exit code 6
+        return value
+    if value > onnx_opset_version():
+        raise argparse.ArgumentTypeError(
+            f"must be at most {onnx_opset_version()} (the newest opset of the "
+            f"installed onnx), got {value}"
+        )
+    return value
 
 
 def _device(text):
@@ -170,7 +188,7 @@ def build_parser():
             "'cpu' or 'cuda:0'",
         )  # fmt: skip
         p.add_argument(
-            "--random-state", type=int, default=0, metavar="SEED",
+            "--random-state", type=_seed, default=0, metavar="SEED",
             help="seed for weights, shuffling and augmentation",
         )  # fmt: skip
         p.add_argument(
@@ -251,8 +269,9 @@ def build_parser():
     )  # fmt: skip
     output_options(onnx, "model.onnx", "ONNX file to write")
     onnx.add_argument(
-        "--opset", type=_positive_int, default=None, metavar="N",
-        help="ONNX opset (default: the torch exporter's own, 18 or later)",
+        "--opset", type=_opset, default=None, metavar="N",
+        help=f"ONNX opset, {MIN_OPSET} to the installed onnx's newest (default: the "
+        "torch exporter's own)",
     )  # fmt: skip
     onnx.add_argument(
         "--check-samples", type=_count, default=1000, metavar="N",

@@ -38,12 +38,15 @@ def _demo(args):
         cnn = _io.classifier("cnn", epochs=args.epochs, **kw)
         cnn[-1].set_params(batch_size=64)
         grid = {"cnnclassifier__module__hidden_units": [64, 128]}
-        search = GridSearchCV(cnn, grid, cv=2).fit(X_train, y_train)
+        with _io.interruptible():
+            search = GridSearchCV(cnn, grid, cv=2).fit(X_train, y_train)
         progress("fitting a soft-voting ensemble of an MLP and a CNN pipeline")
         mlp = _io.classifier("mlp", epochs=args.epochs, **kw)
         ensemble = VotingClassifier(
             [("mlp", mlp), ("cnn", search.best_estimator_)], voting="soft"
-        ).fit(X_train, y_train)
+        )
+        with _io.interruptible():
+            ensemble.fit(X_train, y_train)
         # The report is about the CNN pipeline: FGSM attacks it (the ensemble
         # cannot be attacked); the ensemble's accuracy is printed beside it.
         name = "CNN pipeline (Normalizer255 -> CNNClassifier, best of the grid search)"
@@ -81,7 +84,8 @@ def _fit(args):
             f"(device {args.device})"
         )
     start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):  # skorch prints its epoch table
+    # skorch prints its epoch table; Ctrl-C: exit 130, no half-trained file
+    with _io.interruptible(), contextlib.redirect_stdout(sys.stderr):
         model.fit(X, y)
     model[-1].set_params(verbose=0)  # the saved model predicts silently
     if show:

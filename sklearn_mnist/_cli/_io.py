@@ -50,6 +50,11 @@ class Progress:
             self.bar.close()
 
 
+def _article(name):
+    """``name`` with its indefinite article: 'an int', 'a dict'."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def note(message):
     print(f"sklearn-mnist: {message}", file=sys.stderr)
 
@@ -112,6 +117,36 @@ def check_output(path, overwrite, *, folder):
         + "; pass --overwrite to replace it or choose another --output",
         EXIT_OUTPUT,
     )
+
+
+@contextlib.contextmanager
+def interruptible():
+    """Ctrl-C stops the command, even inside a fit.
+
+    skorch catches ``KeyboardInterrupt`` in ``fit`` to end training early and
+    returns a half-trained model, which the command would then save or
+    report as if nothing happened. The interrupt is recorded here and raised
+    again once ``fit`` returns (exit code 130, nothing written).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted = []
+
+    def handler(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -203,12 +238,13 @@ def read_model(args):
         hasattr(model, "predict") and hasattr(model, "get_params")
     ):
         raise CLIError(
-            f"{path} holds a {type(model).__name__}, not a scikit-learn classifier",
+            f"{path} holds {_article(type(model).__name__)}, not a scikit-learn "
+            "classifier",
             EXIT_MODEL,
         )
     if not is_classifier(model):
         raise CLIError(
-            f"{path} holds a {type(model).__name__}, which is not a classifier",
+            f"{path} holds {_article(type(model).__name__)}, which is not a classifier",
             EXIT_MODEL,
         )
     try:

