@@ -6,6 +6,11 @@ import tempfile
 
 from sklearn_mnist.datasets import fetch_mnist
 
+# CNNClassifier's defaults in the first release (commit 794dfbb), passed
+# explicitly to the current code: it must reproduce that release's figures.
+FIRST_RELEASE = dict(max_epochs=3, batch_size=256, augment=None, module__dropout=0.0)
+FIRST_RELEASE_TEXT = ", ".join(f"{k}={v!r}" for k, v in FIRST_RELEASE.items())
+
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import torch
-from _common import load_full_mnist
+from _common import FIRST_RELEASE, FIRST_RELEASE_TEXT, load_full_mnist
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -99,17 +99,14 @@ def main():
     if args.first_release:
         # The first release's defaults, through the current code path (the
         # refactored base class, AdamW, OneCycle): the figures should not move.
-        old = CNNClassifier(
-            max_epochs=3, batch_size=256, augment=None, module__dropout=0.0,
-            random_state=0,
-        )  # fmt: skip
+        old = CNNClassifier(**FIRST_RELEASE, random_state=0)
         old_s = timed_fit(old, X_train, y_train)
         row(
             "CNNClassifier, first release's defaults",
             old_s,
             old.score(X_test, y_test),
             throughput(old.predict, X_test),
-            "max_epochs=3, batch_size=256, augment=None, module__dropout=0.0",
+            FIRST_RELEASE_TEXT,
         )
 
     if not args.skip_refs:

@@ -32,7 +32,7 @@ import time
 
 import joblib
 import numpy as np
-from _common import load_full_mnist
+from _common import FIRST_RELEASE_TEXT, load_full_mnist
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_mnist import CNNClassifier
@@ -216,7 +216,7 @@ def cold_searches(n):
           "(s) | mean test scores |")  # fmt: skip
     print("| --- | --- | --- | --- | --- |")
     for label, kw in [
-        ("first release's settings", "max_epochs=3, augment=None, module__dropout=0.0"),
+        ("first release's settings", FIRST_RELEASE_TEXT),
         ("defaults", ""),
     ]:
         _cold_pair(n, label, kw)

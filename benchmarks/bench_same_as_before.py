@@ -17,7 +17,7 @@ must reproduce exactly. Run it against another checkout with ``PYTHONPATH``:
 import argparse
 import time
 
-from _common import load_full_mnist
+from _common import FIRST_RELEASE, load_full_mnist
 
 import sklearn_mnist
 from sklearn_mnist import CNNClassifier
@@ -29,7 +29,7 @@ def main():
     args = parser.parse_args()
     kw = {}
     if args.first_release_settings:
-        kw = dict(max_epochs=3, batch_size=256, augment=None, module__dropout=0.0)
+        kw = FIRST_RELEASE
     X, y, X_test, y_test = load_full_mnist()
     CNNClassifier(random_state=0, max_epochs=1).fit(X[:3000], y[:3000])  # warm-up
     clf = CNNClassifier(random_state=0, **kw)

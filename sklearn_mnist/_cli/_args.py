@@ -7,6 +7,8 @@ in ``_commands.py`` only see valid values.
 import argparse
 import textwrap
 
+from ..export._onnx import MIN_OPSET
+
 __all__ = ["EXIT_CODES", "CLIError", "MODEL_SUFFIX", "build_parser"]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_DATA, EXIT_MODEL, EXIT_OUTPUT = 1, 2, 3, 4, 5
@@ -108,7 +110,6 @@ def _int_at_least(minimum, maximum=None):
 _positive_int = _int_at_least(1)
 _count = _int_at_least(0)
 _seed = _int_at_least(0, 2**32 - 1)  # numpy's seeds
-MIN_OPSET = 18  # the torch.onnx exporter's lowest
 
 
 def _opset(text):

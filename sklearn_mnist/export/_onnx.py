@@ -151,7 +151,7 @@ def metadata(model, steps, classifier, shape):
     }
 
 
-MIN_OPSET = 18
+MIN_OPSET = 18  # the torch.onnx exporter's lowest
 
 
 def build_onnx(model, *, opset=None):
