@@ -17,6 +17,7 @@ from sklearn_mnist import (
     CNNClassifier,
     MLPNetClassifier,
     Normalizer255,
+    TransferClassifier,
     load_mnist_sample,
 )
 from sklearn_mnist.adversarial import FGSMPerturber
@@ -62,8 +63,20 @@ def test_small_data_gets_enough_steps_and_large_data_keeps_its_epochs():
     assert big.augment is None  # 3 epochs are better spent on clean digits
     mid = plan_training(cnn, 10000, cnn.auto_defaults)
     assert mid.steps_per_epoch * mid.epochs >= 1500 and mid.augment is not None
+    assert mid.batch_size == 128  # small data: as many steps, smaller batches
+    # Where the batch size changes (25,000 -> 25,001 images: 128 -> 256), the
+    # samples a fit trains on do not jump.
+    below, above = (plan_training(cnn, n, cnn.auto_defaults) for n in (25000, 25001))
+    assert (below.batch_size, above.batch_size) == (128, 256)
+    assert 0.9 < above.epochs / below.epochs < 1.25
     cnn.image_shape_ = (1, 1, 10)  # not images: no augmentation
     assert plan_training(cnn, 1000, cnn.auto_defaults).augment is None
+    transfer = TransferClassifier()
+    transfer.image_shape_ = (1, 28, 28)
+    small = plan_training(transfer, 1000, transfer.auto_defaults)
+    assert small.batch_size == 48 and small.steps_per_epoch * small.epochs >= 200
+    large = plan_training(transfer, 3000, transfer.auto_defaults)
+    assert large.batch_size == 128 and large.steps_per_epoch * large.epochs >= 200
     fixed = CNNClassifier(max_epochs=7, batch_size=10, augment=None)
     fixed.image_shape_ = (1, 28, 28)
     plan = plan_training(fixed, 100, fixed.auto_defaults)

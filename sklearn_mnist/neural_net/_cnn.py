@@ -15,7 +15,8 @@ class CNNClassifier(BaseImageClassifier):
     learning-rate schedule peaking at ``lr``; with ``"auto"`` training length
     3 epochs of batches of 256 on large data (about 99.2% test accuracy on
     full MNIST in about 10 s on a 2-core CPU), but at least 1,500 optimizer
-    steps on up to 25,000 images (proportionally fewer above), and random
+    steps of batches of 128 on up to 25,000 images (as many samples'
+    worth in proportionally fewer batches of 256 above), and random
     affine augmentation of image batches for up to 20,000 training images (see
     ``benchmarks/RESULTS.md`` for the learning curve from 100 images up).
 
@@ -46,7 +47,12 @@ class CNNClassifier(BaseImageClassifier):
     """
 
     auto_defaults = AutoDefaults(
-        batch_size=256, epochs=3, min_steps=1500, full_until=25000, augment_until=20000
+        batch_size=256,
+        epochs=3,
+        min_steps=1500,
+        full_until=25000,
+        augment_until=20000,
+        small_batch_size=128,
     )
 
     def __init__(self, module=CNNModule, *, lr=8e-3, **kwargs):

@@ -6,9 +6,11 @@ Training length counted in epochs suits one data size only: 3 epochs of
 but for at least ``min_steps`` optimizer steps (fewer in proportion beyond
 ``full_until`` samples), so small training sets get enough updates while large
 ones train no longer than before; ``batch_size="auto"`` keeps several batches
-per epoch on small data; ``augment="auto"`` distorts image batches at random
-(rotation, shift, zoom: ``RandomAffineAugmenter()``'s defaults), the regulariser that
-matters most when labels are few. The constants of each classifier were
+per epoch on small data (and, where a classifier says so, a smaller batch up
+to ``full_until`` samples: as many steps for half the arithmetic, measured
+no less accurate); ``augment="auto"`` distorts image batches at random
+(rotation, shift, zoom: ``RandomAffineAugmenter()``'s defaults), the
+regulariser that matters most when labels are few. The constants of each classifier were
 chosen by measurement (``benchmarks/bench_learning_curve.py``, results in
 ``benchmarks/RESULTS.md``) and are class attributes, not hidden globals.
 """
@@ -28,8 +30,9 @@ class AutoDefaults:
     Attributes
     ----------
     batch_size : int
-        The batch size on large data; small data use at most a quarter of
-        the training set per batch (at least 16 samples).
+        The batch size on large data (more than ``full_until`` samples); any
+        fit uses at most a quarter of the training set per batch (at least 16
+        samples).
     epochs : int
         The epochs on large data.
     min_steps : int
@@ -39,6 +42,14 @@ class AutoDefaults:
         Beyond this many samples the step floor shrinks in proportion
         (``min_steps * full_until / n``), so that large data train for
         ``epochs`` and no longer; None keeps the floor at every size.
+    small_batch_size : int or None
+        The batch size on up to ``small_until`` samples (None:
+        ``batch_size``). Beyond ``full_until`` the step floor counts
+        ``min_steps`` small batches' worth of samples in batches of
+        ``batch_size``, so that what a fit trains on does not jump where the
+        batch size changes.
+    small_until : int or None
+        Where ``small_batch_size`` stops; None: ``full_until``.
     augment_until : int or None
         ``augment="auto"`` augments image-like training sets of up to this
         many samples (on more, the few epochs of large data are better spent
@@ -50,12 +61,28 @@ class AutoDefaults:
     min_steps: int
     full_until: int = None
     augment_until: int = None
+    small_batch_size: int = None
+    small_until: int = None
+
+    def large(self, n_train):
+        """True when ``n_train`` samples are more than ``full_until``."""
+        return self.full_until is not None and n_train > self.full_until
+
+    def auto_batch_size(self, n_train):
+        """``batch_size="auto"`` for ``n_train`` samples."""
+        size = self.batch_size
+        until = self.full_until if self.small_until is None else self.small_until
+        if self.small_batch_size is not None and (until is None or n_train <= until):
+            size = self.small_batch_size
+        return min(size, max(16, n_train // 4))
 
     def step_floor(self, n_train):
         """The fewest optimizer steps a fit on ``n_train`` samples takes."""
-        if self.full_until is None or n_train <= self.full_until:
+        if not self.large(n_train):
             return self.min_steps
-        return math.ceil(self.min_steps * self.full_until / n_train)
+        # min_steps small batches' worth of samples, in large batches
+        small = (self.small_batch_size or self.batch_size) / self.batch_size
+        return math.ceil(self.min_steps * small * self.full_until / n_train)
 
 
 @dataclass(frozen=True)
@@ -77,7 +104,7 @@ def looks_like_images(image_shape):
 def plan_training(net, n_train, defaults):
     """The :class:`TrainingPlan` of ``net`` for ``n_train`` training samples."""
     if net.batch_size == "auto":
-        batch_size = min(defaults.batch_size, max(16, n_train // 4))
+        batch_size = defaults.auto_batch_size(n_train)
     else:
         batch_size = int(net.batch_size)
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))

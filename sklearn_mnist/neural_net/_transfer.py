@@ -114,11 +114,20 @@ class TransferClassifier(BaseImageClassifier):
         self.input_size = input_size
         self.grey = grey
 
-    auto_defaults = AutoDefaults(batch_size=128, epochs=4, min_steps=200)
     #: ``input_size="auto"``: this side for training sets up to
     #: ``small_data`` samples (small images, where labels are few, gain from
     #: the backbone's pretrained resolution), the other above.
     auto_input_size = {"small_data": 2000, "small": 64, "large": 32}
+    #: On the same small data, batches of 48: the 200 steps train on fewer
+    #: images (1,000 training images, seed 0: batches of 48 98.1% in 96 s,
+    #: of 64 98.0% in 127 s; of 128 98.3% in 234 s on a slower day).
+    auto_defaults = AutoDefaults(
+        batch_size=128,
+        epochs=4,
+        min_steps=200,
+        small_batch_size=48,
+        small_until=auto_input_size["small_data"],
+    )
 
     _parameter_constraints = {
         **BaseImageClassifier._parameter_constraints,
