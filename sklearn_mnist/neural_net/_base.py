@@ -438,6 +438,7 @@ class BaseImageClassifier(
         self.max_epochs_ = plan.epochs
         self.steps_per_epoch_ = plan.steps_per_epoch
         self.augment_ = plan.augment
+        return plan
 
     @contextlib.contextmanager
     def _fitting(self, offset=0):

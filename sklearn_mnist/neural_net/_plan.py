@@ -53,7 +53,9 @@ class AutoDefaults:
     augment_until : int or None
         ``augment="auto"`` augments image-like training sets of up to this
         many samples (on more, the few epochs of large data are better spent
-        on clean images); None: at every size, 0: never.
+        on clean images); None: at every size, 0: never. The same limit
+        tells a classifier where regularising (its ``regularise`` in
+        :class:`TrainingPlan`) stops.
     """
 
     batch_size: int
@@ -87,12 +89,16 @@ class AutoDefaults:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """The resolved batch size, epochs and augmenter of one fit."""
+    """The resolved batch size, epochs and augmenter of one fit.
+
+    ``regularise`` is False on more than ``augment_until`` samples.
+    """
 
     batch_size: int
     epochs: int
     steps_per_epoch: int
     augment: object
+    regularise: bool = True
 
 
 def looks_like_images(image_shape):
@@ -113,13 +119,13 @@ def plan_training(net, n_train, defaults):
         epochs = max(defaults.epochs, math.ceil(floor / steps_per_epoch))
     else:
         epochs = int(net.max_epochs)
+    limit = defaults.augment_until
+    regularise = limit is None or n_train <= limit
     augment = net.augment
     if isinstance(augment, str) and augment == "auto":
         augment = None
-        limit = defaults.augment_until
-        small = limit is None or n_train <= limit
-        if small and looks_like_images(net.image_shape_):
+        if regularise and looks_like_images(net.image_shape_):
             from ..preprocessing import RandomAffineAugmenter
 
             augment = RandomAffineAugmenter()
-    return TrainingPlan(batch_size, epochs, steps_per_epoch, augment)
+    return TrainingPlan(batch_size, epochs, steps_per_epoch, augment, regularise)
