@@ -1,18 +1,19 @@
 """How long and how a fit trains when its parameters say ``"auto"``.
 
-Training length counted in epochs suits one data size only: 3 epochs of
-60,000 digits are 705 optimizer steps, 3 epochs of 300 digits are 6. With
+Training length counted in epochs suits one data size only: 3 epochs of 60,000
+digits are 705 optimizer steps, 3 epochs of 300 digits are 6. With
 ``max_epochs="auto"`` a fit trains for the classifier's epochs on large data,
 but for at least ``min_steps`` optimizer steps (fewer in proportion beyond
 ``full_until`` samples), so small training sets get enough updates while large
 ones train no longer than before; ``batch_size="auto"`` keeps several batches
-per epoch on small data (and, where a classifier says so, a smaller batch up
-to ``full_until`` samples: as many steps for half the arithmetic, measured
-no less accurate); ``augment="auto"`` distorts image batches at random
-(rotation, shift, zoom: ``RandomAffineAugmenter()``'s defaults), the
-regulariser that matters most when labels are few. The constants of each classifier were
-chosen by measurement (``benchmarks/bench_learning_curve.py``, results in
-``benchmarks/RESULTS.md``) and are class attributes, not hidden globals.
+per epoch on small data (and, where a classifier says so, a smaller batch up to
+``full_until`` samples: as many steps for half the arithmetic, within 0.15
+points of the accuracy, measured); ``augment="auto"`` distorts image batches at
+random (rotation, shift, zoom: ``RandomAffineAugmenter()``'s defaults), the
+regulariser that matters most when labels are few. The constants of each
+classifier were chosen by measurement (``benchmarks/bench_learning_curve.py``,
+results in ``benchmarks/RESULTS.md``) and are class attributes, not hidden
+globals.
 """
 
 import math

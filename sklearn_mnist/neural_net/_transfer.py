@@ -118,9 +118,9 @@ class TransferClassifier(BaseImageClassifier):
     #: ``small_data`` samples (small images, where labels are few, gain from
     #: the backbone's pretrained resolution), the other above.
     auto_input_size = {"small_data": 2000, "small": 64, "large": 32}
-    #: On the same small data, batches of 48: the 200 steps train on fewer
-    #: images (1,000 training images, seed 0: batches of 48 98.1% in 96 s,
-    #: of 64 98.0% in 127 s; of 128 98.3% in 234 s on a slower day).
+    #: On the same small data, batches of 48: the 200 steps see 2.7x fewer
+    #: images (1,000 training images, 3 seeds: 97.8% in 101 s; in batches of
+    #: 128, 98.3% in 234 s the same day; benchmarks/RESULTS.md).
     auto_defaults = AutoDefaults(
         batch_size=128,
         epochs=4,
