@@ -12,15 +12,33 @@ FIRST_RELEASE = dict(max_epochs=3, batch_size=256, augment=None, module__dropout
 FIRST_RELEASE_TEXT = ", ".join(f"{k}={v!r}" for k, v in FIRST_RELEASE.items())
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+# Real Fashion-MNIST from Debian's dataset-fashion-mnist package.
+FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
 
 
-def load_full_mnist(shared=SHARED):
-    """(X_train, y_train, X_test, y_test) as uint8 images, via fetch_mnist."""
+def load_full_mnist(shared=SHARED, variant="mnist"):
+    """(X_train, y_train, X_test, y_test) as uint8 images, via fetch_mnist.
+
+    ``variant="fashion"`` reads Fashion-MNIST from :data:`FASHION` with
+    ``load_idx`` (Debian recompressed the files, so their SHA-256 differs
+    from the upstream ones fetch_mnist checks; the IDX contents are parsed
+    as strictly).
+    """
+    if variant == "fashion":
+        from sklearn_mnist.datasets import load_idx
+
+        folder = FASHION if shared == SHARED else pathlib.Path(shared)
+        return tuple(
+            load_idx(folder / f"{name}-ubyte.gz")
+            for name in ("train-images-idx3", "train-labels-idx1",
+                         "t10k-images-idx3", "t10k-labels-idx1")
+        )  # fmt: skip
     home = pathlib.Path(tempfile.mkdtemp())
-    (home / "mnist").mkdir()
+    (home / variant).mkdir()
     for path in pathlib.Path(shared).glob("*.gz"):
-        shutil.copy(path, home / "mnist" / path.name)
-    train = fetch_mnist(data_home=home, download_if_missing=False)
-    test = fetch_mnist(subset="test", data_home=home, download_if_missing=False)
+        shutil.copy(path, home / variant / path.name)
+    kw = dict(variant=variant, data_home=home, download_if_missing=False)
+    train = fetch_mnist(**kw)
+    test = fetch_mnist(subset="test", **kw)
     shutil.rmtree(home)
     return train.images, train.target, test.images, test.target

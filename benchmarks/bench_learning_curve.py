@@ -10,6 +10,7 @@ fresh Python process, so the time includes everything a user's first fit pays
     python benchmarks/bench_learning_curve.py                      # everything
     python benchmarks/bench_learning_curve.py --sizes 100,1000 --models cnn,svc
     python benchmarks/bench_learning_curve.py --transfer-max 3000  # smaller transfer
+    python benchmarks/bench_learning_curve.py --variant fashion    # Fashion-MNIST
 
 Prints one line per fit and a Markdown table of mean accuracy (and range) and
 mean fit time per model and size; ``--json FILE`` keeps the raw rows.
@@ -73,14 +74,14 @@ def subset(X, y, n, seed):
     return X_sub, y_sub
 
 
-def run_one(model_name, n, seed):
+def run_one(model_name, n, seed, variant="mnist"):
     """Fit one model in this (fresh) process; print a JSON row."""
     import warnings
 
     import numpy as np
     from _common import load_full_mnist
 
-    X, y, X_test, y_test = load_full_mnist()
+    X, y, X_test, y_test = load_full_mnist(variant=variant)
     X, y = subset(X, y, n, seed)
     model, scaled = make_model(model_name)
     X_fit = X.reshape(len(X), -1) / 255.0 if scaled else X
@@ -126,11 +127,16 @@ def main():
         "takes about 10 min)",
     )  # fmt: skip
     parser.add_argument("--json", default=None, help="also write the rows here")
+    parser.add_argument(
+        "--variant", default="mnist", choices=["mnist", "fashion"],
+        help="fashion: Fashion-MNIST from Debian's dataset-fashion-mnist package "
+        "(/usr/share/datasets/fashion-mnist), to check the defaults off MNIST",
+    )  # fmt: skip
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "N", "SEED"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
     if args.one:
-        run_one(args.one[0], int(args.one[1]), int(args.one[2]))
+        run_one(args.one[0], int(args.one[1]), int(args.one[2]), args.variant)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -144,7 +150,8 @@ def main():
             run_seeds = seeds[:1] if n >= 60000 and model in ("svc",) else seeds
             for seed in run_seeds:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--one", model, str(n), str(seed)],
+                    [sys.executable, __file__, "--one", model, str(n), str(seed),
+                     "--variant", args.variant],
                     capture_output=True, text=True, check=True,
                 )  # fmt: skip
                 row = json.loads(out.stdout.strip().splitlines()[-1])
