@@ -105,6 +105,26 @@ def test_cnn_regularises_small_data_only_unless_dropout_is_set():
     warm = CNNClassifier(**tiny, warm_start=True, random_state=0).fit(X[:100], y[:100])
     warm.fit(X, y)
     assert warm.dropout_ == 0.2 and _dropouts(warm) == [0.2, 0.2]
+    # set_params(module__...) rebuilds a fitted network at once: dropout_
+    # follows it (also under warm_start), and is None for another module.
+    warm.set_params(module__dropout=0.5)
+    assert warm.dropout_ == 0.5 and _dropouts(warm) == [0.5, 0.5]
+    warm.fit(X[:100], y[:100])
+    assert warm.dropout_ == 0.5 and _dropouts(warm) == [0.5, 0.5]
+    warm.set_params(module__channels=(3,))
+    assert warm.dropout_ == 0.5
+    other = CNNClassifier(module=_Linear, max_epochs=1, warm_start=True)
+    other.fit(X[:100], y[:100])
+    assert other.dropout_ is None and _dropouts(other) == []
+
+
+class _Linear(torch.nn.Module):
+    def __init__(self, in_shape, n_classes):
+        super().__init__()
+        self.linear = torch.nn.Linear(int(np.prod(in_shape)), n_classes)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))
 
 
 def test_grid_search_and_cross_validation_on_small_data_with_defaults(data):

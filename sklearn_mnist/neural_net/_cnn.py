@@ -68,15 +68,11 @@ class CNNClassifier(BaseImageClassifier):
 
     def _plan(self, n_samples):
         plan = super()._plan(n_samples)
-        if self.warm_start and hasattr(self, "dropout_"):
-            return plan  # the network was built with it
-        dropout = self.get_params_for("module").get("dropout")
-        if dropout is None and self._builds_cnn_module():
+        if not (self.warm_start and hasattr(self, "dropout_")):
             # Dropout regularises small data; on large data (no augmentation
             # either) the three epochs end as accurate without it, and the
             # fit is 15-25% faster (benchmarks/RESULTS.md).
-            dropout = _MODULE_DROPOUT if plan.regularise else 0.0
-        self.dropout_ = dropout
+            self._auto_dropout = _MODULE_DROPOUT if plan.regularise else 0.0
         return plan
 
     def _builds_cnn_module(self):
@@ -84,9 +80,23 @@ class CNNClassifier(BaseImageClassifier):
 
     def _module_defaults(self):
         defaults = super()._module_defaults()
-        if self._builds_cnn_module() and getattr(self, "dropout_", None) is not None:
-            defaults["dropout"] = self.dropout_
+        if self._builds_cnn_module():
+            auto = getattr(self, "_auto_dropout", None)
+            if auto is None:  # a loaded model: what it was built with
+                auto = getattr(self, "dropout_", None)
+            defaults["dropout"] = _MODULE_DROPOUT if auto is None else auto
         return defaults
+
+    def initialize_module(self):
+        # Also where set_params(module__...) rebuilds a fitted network.
+        super().initialize_module()
+        self.dropout_ = None
+        if self._builds_cnn_module():
+            dropout = self.get_params_for("module").get("dropout")
+            self.dropout_ = (
+                self._module_defaults()["dropout"] if dropout is None else dropout
+            )
+        return self
 
 
 _MODULE_DROPOUT = inspect.signature(CNNModule).parameters["dropout"].default
