@@ -336,11 +336,16 @@ class BaseImageClassifier(
         """Arguments a module class gets unless ``module__*`` sets them."""
         return {"in_shape": self.image_shape_, "n_classes": len(self.classes_)}
 
-    def initialize_module(self):
+    def _module_kwargs(self):
+        """What a module class is built with: ``module__*``, then defaults."""
         kwargs = self.get_params_for("module")
         if isinstance(self.module, type):
             for key, value in self._module_defaults().items():
                 kwargs.setdefault(key, value)
+        return kwargs
+
+    def initialize_module(self):
+        kwargs = self._module_kwargs()
         self.module_ = self.initialized_instance(self.module, kwargs)
         if self.channels_last:
             self.module_ = self.module_.to(memory_format=torch.channels_last)

@@ -92,10 +92,7 @@ class CNNClassifier(BaseImageClassifier):
         super().initialize_module()
         self.dropout_ = None
         if self._builds_cnn_module():
-            dropout = self.get_params_for("module").get("dropout")
-            self.dropout_ = (
-                self._module_defaults()["dropout"] if dropout is None else dropout
-            )
+            self.dropout_ = self._module_kwargs()["dropout"]
         return self
 
 
