@@ -1,5 +1,6 @@
 """Shared helpers for the benchmark scripts: real MNIST from ../shared, timers."""
 
+import os
 import pathlib
 import shutil
 import tempfile
@@ -11,7 +12,11 @@ from sklearn_mnist.datasets import fetch_mnist
 FIRST_RELEASE = dict(max_epochs=3, batch_size=256, augment=None, module__dropout=0.0)
 FIRST_RELEASE_TEXT = ", ".join(f"{k}={v!r}" for k, v in FIRST_RELEASE.items())
 
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+# MNIST_DIR overrides it (a machine without ../shared beside the checkout).
+SHARED = pathlib.Path(
+    os.environ.get("MNIST_DIR")
+    or pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+)
 # Real Fashion-MNIST from Debian's dataset-fashion-mnist package.
 FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
 
@@ -42,3 +47,19 @@ def load_full_mnist(shared=SHARED, variant="mnist"):
     test = fetch_mnist(subset="test", **kw)
     shutil.rmtree(home)
     return train.images, train.target, test.images, test.target
+
+
+def print_test_errors(n_models, fit_s, y_test, pred):
+    """The closing lines of the accuracy benchmarks: fit time, test accuracy and
+    errors, per-class recall and the confusion matrix of ``pred``."""
+    import numpy as np
+    from sklearn.metrics import confusion_matrix
+
+    errors = int((pred != y_test).sum())
+    print(f"{n_models} model(s): fit {fit_s:.0f} s ({fit_s / 60:.1f} min), "
+          f"test accuracy {(pred == y_test).mean():.2%} ({errors} errors)")  # fmt: skip
+    cm = confusion_matrix(y_test, pred)
+    print("per-class recall (%):", " ".join(
+        f"{d}:{100 * cm[d, d] / cm[d].sum():.2f}" for d in range(len(cm))))  # fmt: skip
+    print("confusion matrix (rows true, columns predicted):")
+    print(np.array2string(cm, max_line_width=120))

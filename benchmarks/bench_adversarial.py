@@ -162,12 +162,11 @@ def autoattack(clf, X, y, batch_size, steps=None):
             ]
         )
     xs, ys = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    return np.concatenate(
-        [
-            attack(xs[i : i + batch_size], ys[i : i + batch_size]).detach().numpy()
-            for i in range(0, len(xs), batch_size)
-        ]
-    )
+
+    def batch(i):  # adversarial images come back on the model's device
+        return attack(xs[i : i + batch_size], ys[i : i + batch_size]).detach().cpu()
+
+    return np.concatenate([batch(i) for i in range(0, len(xs), batch_size)])
 
 
 def evaluate_robust(name, clf, Xte, y_test, args, fit):

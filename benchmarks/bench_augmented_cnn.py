@@ -11,10 +11,8 @@ The configuration is the ``ACCURATE`` preset below (also in RESULTS.md).
 import argparse
 import time
 
-import numpy as np
-from _common import load_full_mnist
+from _common import load_full_mnist, print_test_errors
 from sklearn.ensemble import VotingClassifier
-from sklearn.metrics import confusion_matrix
 
 from sklearn_mnist import CNNClassifier, RandomAffineAugmenter
 
@@ -69,7 +67,6 @@ def main():
         model = VotingClassifier(members, voting="soft").fit(X_train, y_train)
     fit_s = time.perf_counter() - start
     pred = model.predict(X_test)
-    acc = (pred == y_test).mean()
     augment = (
         "none"
         if args.no_augment
@@ -79,14 +76,7 @@ def main():
     if args.members > 1:
         for (name, _), est in zip(members, model.estimators_, strict=True):
             print(f"  member {name}: {est.score(X_test, y_test) * 100:.2f}%")
-    errors = int((pred != y_test).sum())
-    print(f"{args.members} model(s): fit {fit_s:.0f} s ({fit_s / 60:.1f} min), "
-          f"test accuracy {acc * 100:.2f}% ({errors} errors)")  # fmt: skip
-    cm = confusion_matrix(y_test, pred)
-    print("per-class recall (%):", " ".join(
-        f"{d}:{100 * cm[d, d] / cm[d].sum():.2f}" for d in range(10)))  # fmt: skip
-    print("confusion matrix (rows true, columns predicted):")
-    print(np.array2string(cm, max_line_width=120))
+    print_test_errors(args.members, fit_s, y_test, pred)
 
 
 if __name__ == "__main__":
