@@ -71,6 +71,13 @@ def combine(folders, y_test, max_size):
     print(f"{len(names)} saved members:")
     for name in names:
         print(f"  {name}: {(saved[name].argmax(1) == y_test).mean():.2%}")
+    # Why a combination works: members that err on other images.
+    wrong = {name: saved[name].argmax(1) != y_test for name in names}
+    print("| pair | errors of each | shared errors |")
+    print("| --- | --- | --- |")
+    for a, b in itertools.combinations(names, 2):
+        print(f"| {a} + {b} | {wrong[a].sum()}, {wrong[b].sum()} | "
+              f"{(wrong[a] & wrong[b]).sum()} |")  # fmt: skip
     rows = []
     for k in range(2, min(max_size, len(names)) + 1):
         for combo in itertools.combinations(names, k):
