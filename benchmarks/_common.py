@@ -39,13 +39,22 @@ def load_full_mnist(shared=SHARED, variant="mnist"):
                          "t10k-images-idx3", "t10k-labels-idx1")
         )  # fmt: skip
     home = pathlib.Path(tempfile.mkdtemp())
-    (home / variant).mkdir()
-    for path in pathlib.Path(shared).glob("*.gz"):
-        shutil.copy(path, home / variant / path.name)
-    kw = dict(variant=variant, data_home=home, download_if_missing=False)
-    train = fetch_mnist(**kw)
-    test = fetch_mnist(subset="test", **kw)
-    shutil.rmtree(home)
+    try:
+        (home / variant).mkdir()
+        for path in pathlib.Path(shared).glob("*.gz"):
+            shutil.copy(path, home / variant / path.name)
+        kw = dict(variant=variant, data_home=home, download_if_missing=False)
+        try:
+            train = fetch_mnist(**kw)
+            test = fetch_mnist(subset="test", **kw)
+        except OSError as exc:
+            raise SystemExit(
+                f"the benchmarks read real MNIST (the four .gz files) from {shared}, "
+                f"which does not hold them ({exc}); set MNIST_DIR to the folder that "
+                "does"
+            ) from exc
+    finally:
+        shutil.rmtree(home)
     return train.images, train.target, test.images, test.target
 
 

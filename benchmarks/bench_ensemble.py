@@ -15,9 +15,10 @@ history's epoch durations) is printed beside the ensemble's::
     python bench_ensemble.py --members affine:0,affine:1,elastic:0,elastic:1
     python bench_ensemble.py --members affine:0 --epochs 30   # one model
 
-``--save-proba DIR`` also writes each member's test probabilities
-(``DIR/KIND-SEED-EPOCHS.npz``); ``--combine DIR`` then scores every soft-voting
-combination of the saved members (the mean of their probabilities, which is
+``--save-proba DIR`` also writes each member's test probabilities and
+classes (``DIR/KIND-SEED-EPOCHS.npz``; ``...-nN.npz`` with ``--n-train N``);
+``--combine DIR`` then scores every soft-voting combination of the saved
+members (the mean of their probabilities, which is
 what ``VotingClassifier`` computes) without fitting anything. Test accuracy of
 the best combination is chosen on the test set, so it is an optimistic figure:
 the recipe to report is the one fitted again by ``--members``.
@@ -26,6 +27,7 @@ the recipe to report is the one fitted again by ``--members``.
 import argparse
 import itertools
 import pathlib
+import re
 import time
 
 import numpy as np
@@ -49,30 +51,87 @@ MEMBERS = {
 }
 
 
-def member(spec, epochs, device):
-    """``(name, CNNClassifier)`` for ``KIND:SEED``."""
-    kind, _, seed = spec.partition(":")
-    if kind not in MEMBERS or not seed.isdigit():
-        raise SystemExit(f"a member is KIND:SEED with KIND in {sorted(MEMBERS)}")
+def member_specs(text):
+    """``--members``: comma-separated ``KIND:SEED``, checked before any data is read."""
+    specs = text.split(",")
+    for spec in specs:
+        kind, sep, seed = spec.partition(":")
+        if kind not in MEMBERS or not sep or not re.fullmatch(r"[0-9]+", seed):
+            raise argparse.ArgumentTypeError(
+                f"{spec!r} is not KIND:SEED with KIND in {sorted(MEMBERS)} and SEED "
+                "a non-negative integer"
+            )
+    seeds = [(kind, int(seed)) for kind, _, seed in (s.partition(":") for s in specs)]
+    if len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} names a member twice")
+    return seeds
+
+
+def at_least(low):
+    def parse(text):
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def member(kind, seed, epochs, device, n_train=None):
+    """``(name, CNNClassifier)`` for a member; the name says how it was trained."""
     params = {**ACCURATE, **MEMBERS[kind]()}
-    clf = CNNClassifier(
-        **params, max_epochs=epochs, random_state=int(seed), device=device
-    )
-    return f"{kind}-{seed}-{epochs}", clf
+    clf = CNNClassifier(**params, max_epochs=epochs, random_state=seed, device=device)
+    suffix = f"-n{n_train}" if n_train is not None else ""
+    return f"{kind}-{seed}-{epochs}{suffix}", clf
+
+
+def load_saved(folders, n_test):
+    """``{name: (classes, proba)}`` of every ``--save-proba`` file, checked."""
+    saved, where = {}, {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise SystemExit(f"--combine: {folder} is not a folder")
+        for path in sorted(folder.glob("*.npz")):
+            try:
+                with np.load(path) as npz:
+                    proba = npz["proba"]
+                    classes = npz["classes"] if "classes" in npz else np.arange(10)
+            except (OSError, ValueError, KeyError) as exc:
+                raise SystemExit(f"{path}: not a --save-proba file ({exc})") from exc
+            if proba.shape != (n_test, len(classes)):
+                raise SystemExit(
+                    f"{path}: probabilities of shape {proba.shape}, expected "
+                    f"({n_test}, {len(classes)}): one row per test image, one "
+                    "column per class"
+                )
+            if path.stem in saved:
+                raise SystemExit(
+                    f"{path} and {where[path.stem]} both hold member {path.stem}"
+                )
+            saved[path.stem], where[path.stem] = (classes, proba), path
+    if len(saved) < 2:
+        raise SystemExit(
+            f"--combine needs at least 2 saved members, found {len(saved)} in "
+            f"{', '.join(map(str, folders))}"
+        )
+    classes = {tuple(c) for c, _ in saved.values()}
+    if len(classes) > 1:
+        raise SystemExit(f"the saved members were fitted on other classes: {classes}")
+    return saved
 
 
 def combine(folders, y_test, max_size):
     """Accuracy of every soft-voting combination of the saved members."""
-    saved = {}
-    for folder in folders:
-        for path in sorted(pathlib.Path(folder).glob("*.npz")):
-            saved[path.stem] = np.load(path)["proba"]
+    saved = load_saved(folders, len(y_test))
     names = sorted(saved)
+    classes = saved[names[0]][0]
+    proba = {name: saved[name][1] for name in names}
+    pred = {name: classes[p.argmax(1)] for name, p in proba.items()}
     print(f"{len(names)} saved members:")
     for name in names:
-        print(f"  {name}: {(saved[name].argmax(1) == y_test).mean():.2%}")
+        print(f"  {name}: {(pred[name] == y_test).mean():.2%}")
     # Why a combination works: members that err on other images.
-    wrong = {name: saved[name].argmax(1) != y_test for name in names}
+    wrong = {name: pred[name] != y_test for name in names}
     print("| pair | errors of each | shared errors |")
     print("| --- | --- | --- |")
     for a, b in itertools.combinations(names, 2):
@@ -81,8 +140,8 @@ def combine(folders, y_test, max_size):
     rows = []
     for k in range(2, min(max_size, len(names)) + 1):
         for combo in itertools.combinations(names, k):
-            proba = np.mean([saved[n] for n in combo], axis=0)
-            rows.append(((proba.argmax(1) == y_test).mean(), combo))
+            mean = np.mean([proba[n] for n in combo], axis=0)
+            rows.append(((classes[mean.argmax(1)] == y_test).mean(), combo))
     rows.sort(key=lambda r: (-r[0], len(r[1])))
     print("| members | test accuracy |")
     print("| --- | --- |")
@@ -96,21 +155,38 @@ def combine(folders, y_test, max_size):
               f"best {max(accs):.2%}")  # fmt: skip
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", default="affine:0,affine:1,elastic:0,elastic:1")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--save-proba", type=pathlib.Path)
-    parser.add_argument("--combine", type=pathlib.Path, nargs="+")
-    parser.add_argument("--max-size", type=int, default=8)
-    parser.add_argument("--n-train", type=int, help="first training images only")
-    args = parser.parse_args()
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Real MNIST is read from ../shared/data/mnist beside the checkout, "
+        "or from the folder in the environment variable MNIST_DIR.",
+    )
+    add = parser.add_argument
+    add("--members", type=member_specs,
+        default=member_specs("affine:0,affine:1,elastic:0,elastic:1"),
+        help=f"comma-separated KIND:SEED, KIND in {sorted(MEMBERS)}")  # fmt: skip
+    add("--epochs", type=at_least(1), default=20, help="max_epochs of every member")
+    add("--device", default="auto", help="the classifiers' device option")
+    add("--save-proba", type=pathlib.Path,
+        help="write each member's test probabilities to DIR/NAME.npz")  # fmt: skip
+    add("--combine", type=pathlib.Path, nargs="+", metavar="DIR",
+        help="score the combinations of the members saved in DIR")  # fmt: skip
+    add("--max-size", type=at_least(2), default=8,
+        help="--combine: largest combination scored")  # fmt: skip
+    add("--n-train", type=at_least(2), help="first training images only")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     X_train, y_train, X_test, y_test = load_full_mnist()
-    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
     if args.combine:
         return combine(args.combine, y_test, args.max_size)
-    members = [member(s, args.epochs, args.device) for s in args.members.split(",")]
+    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
+    members = [
+        member(kind, seed, args.epochs, args.device, args.n_train)
+        for kind, seed in args.members
+    ]
     start = time.perf_counter()
     if len(members) == 1:
         model = members[0][1].fit(X_train, y_train)
@@ -124,11 +200,13 @@ def main():
         proba = est.predict_proba(X_test)
         acc = (est.classes_[proba.argmax(1)] == y_test).mean()
         member_s = sum(est.history[:, "dur"])
-        print(f"  member {name}: {acc:.2%} (fit {member_s / 60:.1f} min; "
-              f"augment={est.augment!r})", flush=True)  # fmt: skip
+        print(f"  member {name}: {acc:.2%} (fit {member_s:.0f} s = "
+              f"{member_s / 60:.1f} min; augment={est.augment!r}, "
+              f"channels={est.module__channels})", flush=True)  # fmt: skip
         if args.save_proba is not None:
             args.save_proba.mkdir(parents=True, exist_ok=True)
-            np.savez(args.save_proba / f"{name}.npz", proba=proba, fit_s=member_s)
+            np.savez(args.save_proba / f"{name}.npz", proba=proba,
+                     classes=est.classes_, fit_s=member_s)  # fmt: skip
     pred = model.predict(X_test)
     print_test_errors(len(members), fit_s, y_test, pred)
 

@@ -245,8 +245,12 @@ def test_failed_download_leaves_nothing_in_the_cache(
 def test_no_download_when_missing(files, tmp_path):
     with pytest.raises(
         OSError, match="Data not found and download_if_missing is False"
-    ):
+    ) as info:
         fetch_mnist(data_home=tmp_path, download_if_missing=False)
+    # The message says which file was looked for, and where.
+    message = str(info.value)
+    assert "train-images-idx3-ubyte.gz" in message
+    assert str(tmp_path) in message
 
 
 def test_corrupted_cache_is_detected_and_replaced(files, server, tmp_path):
