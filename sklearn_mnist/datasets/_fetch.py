@@ -116,8 +116,7 @@ def _cached_file(name, variant, directory, bases, download_if_missing, **dl_kw):
         logger.warning("Cached file %s is corrupted; downloading it again", path)
     elif not download_if_missing:
         raise OSError(
-            f"Data not found and download_if_missing is False: no {name} in "
-            f"{directory}"
+            f"Data not found and download_if_missing is False: no {name} in {directory}"
         )
     os.makedirs(directory, exist_ok=True)
     return download(
