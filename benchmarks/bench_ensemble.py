@@ -36,6 +36,7 @@ from bench_augmented_cnn import ACCURATE
 from sklearn.ensemble import VotingClassifier
 
 from sklearn_mnist import CNNClassifier, RandomAffineAugmenter
+from sklearn_mnist._cli._args import _int_at_least
 from sklearn_mnist.preprocessing import ElasticDistortion
 
 AFFINE = dict(rotation=10, shift=0.1, zoom=0.1)
@@ -53,28 +54,18 @@ MEMBERS = {
 
 def member_specs(text):
     """``--members``: comma-separated ``KIND:SEED``, checked before any data is read."""
-    specs = text.split(",")
-    for spec in specs:
+    seeds = []
+    for spec in text.split(","):
         kind, sep, seed = spec.partition(":")
         if kind not in MEMBERS or not sep or not re.fullmatch(r"[0-9]+", seed):
             raise argparse.ArgumentTypeError(
                 f"{spec!r} is not KIND:SEED with KIND in {sorted(MEMBERS)} and SEED "
                 "a non-negative integer"
             )
-    seeds = [(kind, int(seed)) for kind, _, seed in (s.partition(":") for s in specs)]
+        seeds.append((kind, int(seed)))
     if len(set(seeds)) < len(seeds):
         raise argparse.ArgumentTypeError(f"{text!r} names a member twice")
     return seeds
-
-
-def at_least(low):
-    def parse(text):
-        value = int(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
 
 
 def member(kind, seed, epochs, device, n_train=None):
@@ -86,8 +77,8 @@ def member(kind, seed, epochs, device, n_train=None):
 
 
 def load_saved(folders, n_test):
-    """``{name: (classes, proba)}`` of every ``--save-proba`` file, checked."""
-    saved, where = {}, {}
+    """``{name: (classes, proba, path)}`` of every ``--save-proba`` file, checked."""
+    saved = {}
     for folder in folders:
         if not folder.is_dir():
             raise SystemExit(f"--combine: {folder} is not a folder")
@@ -106,15 +97,15 @@ def load_saved(folders, n_test):
                 )
             if path.stem in saved:
                 raise SystemExit(
-                    f"{path} and {where[path.stem]} both hold member {path.stem}"
+                    f"{path} and {saved[path.stem][2]} both hold member {path.stem}"
                 )
-            saved[path.stem], where[path.stem] = (classes, proba), path
+            saved[path.stem] = classes, proba, path
     if len(saved) < 2:
         raise SystemExit(
             f"--combine needs at least 2 saved members, found {len(saved)} in "
             f"{', '.join(map(str, folders))}"
         )
-    classes = {tuple(c) for c, _ in saved.values()}
+    classes = {tuple(c) for c, _, _ in saved.values()}
     if len(classes) > 1:
         raise SystemExit(f"the saved members were fitted on other classes: {classes}")
     return saved
@@ -165,15 +156,16 @@ def parse_args(argv=None):
     add("--members", type=member_specs,
         default=member_specs("affine:0,affine:1,elastic:0,elastic:1"),
         help=f"comma-separated KIND:SEED, KIND in {sorted(MEMBERS)}")  # fmt: skip
-    add("--epochs", type=at_least(1), default=20, help="max_epochs of every member")
+    add("--epochs", type=_int_at_least(1), default=20,
+        help="max_epochs of every member")  # fmt: skip
     add("--device", default="auto", help="the classifiers' device option")
     add("--save-proba", type=pathlib.Path,
         help="write each member's test probabilities to DIR/NAME.npz")  # fmt: skip
     add("--combine", type=pathlib.Path, nargs="+", metavar="DIR",
         help="score the combinations of the members saved in DIR")  # fmt: skip
-    add("--max-size", type=at_least(2), default=8,
+    add("--max-size", type=_int_at_least(2), default=8,
         help="--combine: largest combination scored")  # fmt: skip
-    add("--n-train", type=at_least(2), help="first training images only")
+    add("--n-train", type=_int_at_least(2), help="first training images only")
     return parser.parse_args(argv)
 
 

@@ -49,7 +49,7 @@ def test_member_specs_and_names(bench):
 def test_bad_numbers_are_refused_before_loading_data(bench, argv, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(argv)
-    assert "must be >=" in capsys.readouterr().err
+    assert "must be at least" in capsys.readouterr().err
 
 
 def save(folder, name, proba, classes=None):
