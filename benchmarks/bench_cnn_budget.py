@@ -53,7 +53,8 @@ def main():
             results[name].append((fit_s, acc))
             print(f"seed {seed}: {name}: fit {fit_s:.2f} s, {acc:.2f}%", flush=True)
     base = np.mean([f for f, _ in results[next(iter(SETTINGS))]])
-    print("\n| setting | fit (s), mean | ratio to defaults | test acc (%), mean (range) |")
+    print("\n| setting | fit (s), mean | ratio to defaults "
+          "| test acc (%), mean (range) |")  # fmt: skip
     print("| --- | --- | --- | --- |")
     for name, rows in results.items():
         fit, acc = np.array(rows).T
