@@ -368,12 +368,33 @@ def test_module_parameters_are_validated_at_fit(make, params, match, data):
         (dict(mixed_precision="int8"), "mixed_precision"),
         (dict(validation_fraction=1.0, early_stopping=True), "validation_fraction"),
         (dict(class_weight="some"), "class_weight"),
+        (dict(class_weight={0: float("nan")}), "class_weight"),
+        (dict(class_weight={0: float("inf")}), "class_weight"),
+        (dict(class_weight={0: -1.0}), "class_weight"),
+        (dict(class_weight={0: "2"}), "class_weight"),
+        (dict(max_epochs=True), "max_epochs"),
+        (dict(batch_size=True), "batch_size"),
+        (dict(callbacks=[1, 2]), "callbacks"),
+        (dict(callbacks=[("name", 3)]), "callbacks"),
+        (dict(callbacks="helloworld"), "callbacks"),
+        (dict(early_stopping="yes"), "early_stopping"),
     ],
 )
 def test_parameters_are_validated_at_fit(params, match, data):
     X_tr, _, y_tr, _ = data
     with pytest.raises(ValueError, match=match):
         CNNClassifier(**params).fit(X_tr[:40], y_tr[:40])
+
+
+def test_any_value_can_be_set_and_is_refused_only_at_fit(data):
+    # scikit-learn's rule: __init__ and set_params store, fit validates.
+    X_tr, _, y_tr, _ = data
+    bad = dict(callbacks="helloworld", early_stopping=np.array([1, 2]),
+               verbose=np.array([1.0]), class_weight={0: np.nan})  # fmt: skip
+    clf = CNNClassifier(**bad)
+    clf.set_params(**bad)
+    with pytest.raises(ValueError):
+        clf.fit(X_tr[:40], y_tr[:40])
 
 
 # ------------------------------------------------------------ scale warnings

@@ -1,3 +1,4 @@
+import inspect
 import pickle
 
 import joblib
@@ -11,12 +12,14 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from skorch.dataset import ValidSplit
+from torch import nn
 
 from sklearn_mnist import (
     CNNClassifier,
     Flatten,
     MLPNetClassifier,
     Normalizer255,
+    TransferClassifier,
     load_mnist_sample,
 )
 from sklearn_mnist.neural_net import CNNModule, MLPModule
@@ -369,3 +372,30 @@ def test_mixed_precision_on_cuda(data):  # pragma: no cover - GPU machines
         clf.fit(X_tr, y_tr)
         assert clf.device_.startswith("cuda")
         assert (clf.predict(X_te) == y_te).mean() > 0.8
+
+
+# --------------------------------------------------------------- repr / signature
+@pytest.mark.parametrize("cls", [CNNClassifier, MLPNetClassifier, TransferClassifier])
+def test_repr_shows_changed_parameters_only_as_scikit_learn_does(cls):
+    clf = cls(max_epochs=2, random_state=0, module__dropout=0.1)
+    expected = f"{cls.__name__}(max_epochs=2, module__dropout=0.1, random_state=0)"
+    assert repr(clf) == expected
+    assert repr(cls()) == f"{cls.__name__}()"
+    # nested (scikit-learn's pretty printer reads the __init__ signature)
+    assert " ".join(repr(make_pipeline(clf)).split()).endswith(f"{expected})])")
+
+
+def test_repr_of_fitted_model_is_its_parameters():
+    X, y = load_mnist_sample(return_X_y=True)
+    X, y = X[::20], y[::20]
+    clf = MLPNetClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert repr(clf) == "MLPNetClassifier(max_epochs=1, random_state=0)"
+
+
+def test_init_signature_lists_every_parameter_with_its_default():
+    params = inspect.signature(CNNClassifier.__init__).parameters
+    assert params["lr"].default == 8e-3  # the subclass's own default wins
+    assert params["max_epochs"].default == "auto"  # from BaseImageClassifier
+    assert params["criterion"].default is nn.CrossEntropyLoss  # not skorch's NLLLoss
+    assert "iterator_train" in params  # from skorch's NeuralNet
+    assert set(CNNClassifier().get_params(deep=False)) <= set(params)

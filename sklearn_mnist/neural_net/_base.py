@@ -1,10 +1,13 @@
 """The one skorch-based base class that every image classifier shares."""
 
 import contextlib
+import inspect
 import logging
+import numbers
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
@@ -30,7 +33,7 @@ from ._inputs import (
     fit_label_encoder,
 )
 from ._optim import AdamW
-from ._params import BASE_CONSTRAINTS, check_parameters
+from ._params import BASE_CONSTRAINTS, check_parameters, skorch_can_build
 from ._persist import save_safetensors
 from ._plan import AutoDefaults, plan_training
 from ._training import TrainingMixin
@@ -42,6 +45,40 @@ __all__ = ["BaseImageClassifier"]
 
 def _noop(*args, **kwargs):
     pass
+
+
+def _on(flag):
+    """A boolean (or verbosity) parameter is set; any other value (refused at
+    fit by the constraints) counts as off, so that building the default
+    callbacks never fails in ``__init__`` / ``set_params``."""
+    return isinstance(flag, numbers.Integral | np.bool_) and bool(flag)
+
+
+def _full_signature(cls):
+    """``cls.__init__``'s signature with the keyword arguments it passes on.
+
+    A subclass's ``__init__`` names only what it changes (``module``, ``lr``)
+    and passes the rest through ``**kwargs`` to this class and skorch's
+    ``NeuralNet``. scikit-learn reads defaults from the signature (the repr
+    that shows changed parameters only, in a ``Pipeline`` too), so the
+    signature lists every parameter once, the nearest class's default first.
+    """
+    own = inspect.signature(cls.__dict__["__init__"]).parameters.values()
+    params = [p for p in own if p.kind is not p.VAR_KEYWORD]
+    seen = {p.name for p in params}
+    for klass in cls.__mro__[1:]:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.name in seen or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            if p.default is p.empty:  # positional in skorch, given by a subclass
+                continue
+            seen.add(p.name)
+            params.append(p.replace(kind=p.KEYWORD_ONLY))
+    params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
+    return inspect.Signature(params)
 
 
 class BaseImageClassifier(
@@ -212,6 +249,15 @@ class BaseImageClassifier(
 
     _parameter_constraints = BASE_CONSTRAINTS
 
+    # scikit-learn's repr (changed parameters only), not skorch's (which shows
+    # the network once fitted and hides parameters set in __init__).
+    __repr__ = BaseEstimator.__repr__
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__.__signature__ = _full_signature(cls)
+
     def __init__(
         self,
         module,
@@ -281,7 +327,7 @@ class BaseImageClassifier(
             ("lr_schedule", OneCycle()),
             ("thread_share", ThreadShare()),
         ]
-        if self.early_stopping:
+        if _on(self.early_stopping):
             callbacks.append(
                 (
                     "early_stopping",
@@ -291,11 +337,11 @@ class BaseImageClassifier(
                         threshold=self.tol,
                         threshold_mode="abs",
                         load_best=True,
-                        sink=print if self.verbose else _noop,
+                        sink=print if _on(self.verbose) else _noop,
                     ),
                 )
             )
-        if self.verbose:
+        if _on(self.verbose):
             # Per-batch bar beside the epoch table; "count": our batch size
             # may be "auto", so the bar learns the batches in the first epoch.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
@@ -390,8 +436,8 @@ class BaseImageClassifier(
             # value it finds: store the new one first. A value it cannot build
             # is kept as it is and refused at fit, where scikit-learn's
             # estimators validate parameters.
-            callbacks = vars(self)["callbacks"] = params["callbacks"]
-            if not (callbacks is None or isinstance(callbacks, list | str)):
+            vars(self)["callbacks"] = params["callbacks"]
+            if not skorch_can_build(params["callbacks"]):
                 del params["callbacks"]
         if params:
             super().set_params(**params)
@@ -643,3 +689,6 @@ class BaseImageClassifier(
         """
         check_is_fitted(self)
         save_safetensors(self.module_, path)
+
+
+BaseImageClassifier.__init__.__signature__ = _full_signature(BaseImageClassifier)

@@ -7,6 +7,7 @@ checked here with scikit-learn's ``validate_parameter_constraints``).
 
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -14,9 +15,15 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from skorch.callbacks import Callback
 from torch import nn
 
-__all__ = ["BASE_CONSTRAINTS", "check_parameters"]
+__all__ = [
+    "BASE_CONSTRAINTS",
+    "check_parameters",
+    "is_callback_item",
+    "skorch_can_build",
+]
 
 BASE_CONSTRAINTS = {
     "module": [type, nn.Module],
@@ -59,13 +66,59 @@ BASE_CONSTRAINTS = {
 }
 
 
+def is_callback_item(item):
+    """True for what skorch takes in ``callbacks``: a Callback (class or
+    instance), or a ``(name, callback)`` pair (the callback may be None)."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        item = item[1]
+        if item is None:
+            return True
+    if isinstance(item, type):
+        return issubclass(item, Callback)
+    return isinstance(item, Callback)
+
+
+def skorch_can_build(callbacks):
+    """True for a ``callbacks`` value skorch can turn into callbacks."""
+    if callbacks is None:
+        return True
+    if isinstance(callbacks, str):
+        return callbacks == "disable"
+    return isinstance(callbacks, list) and all(map(is_callback_item, callbacks))
+
+
 def check_parameters(net):
     """Every parameter against ``_parameter_constraints``, nested ones too."""
+    name = type(net).__name__
     validate_parameter_constraints(
         net._parameter_constraints,
         net.get_params(deep=False),
-        caller_name=type(net).__name__,
+        caller_name=name,
     )
+    for key in ("max_epochs", "batch_size"):
+        if isinstance(getattr(net, key), bool):  # an Integral to scikit-learn
+            raise ValueError(
+                f"The '{key}' parameter of {name} must be an int >= 1 or 'auto', "
+                f"got {getattr(net, key)!r}"
+            )
+    if isinstance(net.callbacks, list):
+        bad = [item for item in net.callbacks if not is_callback_item(item)]
+        if bad:
+            raise ValueError(
+                f"callbacks of {name} must be skorch Callbacks (classes or "
+                f"instances) or (name, callback) pairs, got {bad[0]!r}"
+            )
+    if isinstance(net.class_weight, dict):
+        bad = {
+            k: v for k, v in net.class_weight.items()
+            if not isinstance(v, Real) or isinstance(v, bool)
+            or not np.isfinite(v) or v < 0
+        }  # fmt: skip
+        if bad:
+            raise ValueError(
+                f"class_weight of {name} must map classes to finite weights >= 0, "
+                f"got {bad}"
+            )
     for name in ("augment", "adversarial"):
         nested = getattr(net, name)
         if hasattr(nested, "_validate_params"):
