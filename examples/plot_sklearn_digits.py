@@ -7,11 +7,14 @@ shape from the data. Here each of them is fitted on scikit-learn's own
 :func:`~sklearn.datasets.load_digits` (1,797 digits of 8x8 pixels, grey levels
 0..16), next to scikit-learn's ``LogisticRegression`` as a reference.
 
-The classifiers read pixels as 0..255 (integers, or any values above 1) or
-0..1 (floats), so the 0..16 grey levels are divided by 16 first. That matters
-for :class:`~sklearn_mnist.neural_net.TransferClassifier`, which maps that range
+The classifiers take the grey levels as they are: the pixel scale of a fit is
+0..255 for 8-bit images (uint8, or values brighter than 127), 0..1 for values
+within it, and otherwise 0 to the brightest training value, here 0..16
+(``input_range_``). That matters for
+:class:`~sklearn_mnist.neural_net.TransferClassifier`, which maps that range
 to the input its ImageNet-pretrained backbone expects (0..16 read as 0..255
-would be nearly black) and resizes the digits to 32x32;
+would be nearly black) and resizes the digits to 32x32, and for the attacks,
+whose ``eps`` is a fraction of it;
 :class:`~sklearn_mnist.neural_net.MLPNetClassifier` and
 :class:`~sklearn_mnist.neural_net.CNNClassifier` standardise their input inside
 the network and do not mind.
@@ -41,7 +44,7 @@ from sklearn_mnist.metrics import plot_misclassified
 
 digits = load_digits()
 X_train, X_test, y_train, y_test = train_test_split(
-    digits.images / 16.0, digits.target, test_size=0.3, stratify=digits.target,
+    digits.images, digits.target, test_size=0.3, stratify=digits.target,
     random_state=0,
 )  # fmt: skip
 models = {

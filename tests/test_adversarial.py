@@ -539,3 +539,24 @@ def test_trades_parameters_are_validated_at_fit(data, params, match):
     X_tr, _, y_tr, _ = data
     with pytest.raises(ValueError, match=match):
         CNNClassifier(max_epochs=1, **SMALL_CNN, **params).fit(X_tr[:40], y_tr[:40])
+
+
+def test_auto_range_of_data_on_its_own_scale_is_that_scale():
+    # scikit-learn's load_digits: 0..16 floats. eps is a fraction of 0..16,
+    # not of 0..255 (which moved pixels by 25.5 and clipped at 255).
+    from sklearn.datasets import load_digits
+
+    from sklearn_mnist.adversarial import attack_range
+
+    X, y = load_digits(return_X_y=True)
+    clf = MLPNetClassifier(max_epochs=2, random_state=0).fit(X[:300], y[:300])
+    assert clf.input_range_ == (0.0, 16.0)
+    assert attack_range(clf) == (0.0, 16.0)
+    X_adv = FGSMPerturber(clf, eps=0.1).perturb(X[300:400], y[300:400])
+    assert np.abs(X_adv - X[300:400]).max() == pytest.approx(1.6)
+    assert X_adv.min() >= 0 and X_adv.max() <= 16
+    # 8-bit images keep 0..255 (uint8, or any data brighter than 127)
+    assert clf.set_params(max_epochs=1).fit(X[:300] * 15, y[:300]).input_range_ == (
+        0.0,
+        255.0,
+    )

@@ -78,7 +78,7 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
     (:func:`attack_range`): ``eps`` and ``step_size`` are fractions of the
     model's valid input range, and adversarial examples are clipped to it. For
     a Pipeline starting with ``Normalizer255`` that is 0..255; for a classifier
-    alone, the pixel range of its training data (0..255 or 0..1), or, for data
+    alone, the pixel range of its training data (``input_range_``), or, for data
     that are not pixels (standardised, say), the smallest to largest training
     value. ``clip_values=(low, high)`` sets the range instead.
 

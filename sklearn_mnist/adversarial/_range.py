@@ -25,10 +25,11 @@ def attack_range(estimator):
       the augmenters) keep values as they are; when no step declares a range,
       it is the classifier's.
     - A classifier: the pixel range of its training input (``input_range_``:
-      (0, 255) for uint8 pixels or values above 1, (0, 1) for values within
-      0..1) when the training data lie within it; otherwise, e.g. for
-      standardised data, the smallest and largest training value
-      (``data_range_``).
+      (0, 255) for 8-bit images (uint8, or values brighter than 127), (0, 1)
+      for values within 0..1, otherwise 0 to the brightest training value,
+      e.g. (0, 16) for scikit-learn's ``load_digits``) when the training data
+      lie within it; otherwise, e.g. for standardised data, the smallest and
+      largest training value (``data_range_``).
 
     Parameters
     ----------

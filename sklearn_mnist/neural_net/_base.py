@@ -160,7 +160,7 @@ class BaseImageClassifier(
         Adversarial training against the current network, with this
         perturber's ``eps``, ``n_iter``, ``step_size``, ``random_start`` and
         ``clip_values`` (its ``estimator`` is ignored); ``eps`` is a fraction
-        of the training data's range (``clip_values="auto"``: 0..255 or 0..1
+        of the training data's range (``clip_values="auto"``: ``input_range_``
         pixels, else the training min..max; see
         :func:`~sklearn_mnist.adversarial.attack_range`). How the adversarial
         examples enter the loss is ``adversarial_loss``. Crafting them leaves
@@ -231,7 +231,9 @@ class BaseImageClassifier(
     input_mean_, input_std_ : float
         Pixel statistics of the training data (standardisation).
     input_range_ : (float, float)
-        The valid input range attacks use: (0, 255) or (0, 1).
+        The pixel scale of the training data, which attacks use: (0, 255) for
+        8-bit images (uint8, or values brighter than 127), (0, 1) for values
+        within 0..1, otherwise (0, brightest training value).
     data_range_ : (float, float)
         The smallest and largest training value.
     batch_size_, max_epochs_, steps_per_epoch_ : int

@@ -167,6 +167,17 @@ def check_input_range(name, X, fitted_range):
         )
 
 
+def pixel_range(dtype, high):
+    """The pixel scale of training data: (0, 255) for 8-bit images (uint8, or
+    values brighter than 127), (0, 1) for values within 0..1, otherwise the
+    data's own (0, max): scikit-learn's ``load_digits`` is 0..16."""
+    if dtype == np.uint8 or high > 127:
+        return (0.0, 255.0)
+    if high <= 1:
+        return (0.0, 1.0)
+    return (0.0, float(high))
+
+
 class InputMixin:
     """The input side of :class:`BaseImageClassifier`'s contract: validation,
     image layouts, pixel statistics and sample weights."""
@@ -233,10 +244,7 @@ class InputMixin:
             self.data_range_ = (float(X.min()), float(X.max()))
         else:
             self.data_range_ = (0.0, 1.0)
-        low, high = self.data_range_
-        self.input_range_ = (
-            (0.0, 255.0) if X.dtype == np.uint8 or high > 1 else (0.0, 1.0)
-        )
+        self.input_range_ = pixel_range(X.dtype, self.data_range_[1])
 
     def _training_data(self, X, y, sample_weight):
         """``(dataset, codes)`` for skorch: zero-weight samples dropped."""

@@ -191,7 +191,7 @@ class TransferClassifier(BaseImageClassifier):
     def _fit_input_stats(self, X, weight=None):
         super()._fit_input_stats(X, weight)
         # The backbone normalises 0..1 pixels itself: map the pixel range
-        # (0..255 or 0..1) there; data outside it (not pixels) by its min-max.
+        # (input_range_) there; data outside it (not pixels) by its min-max.
         low, high = self.input_range_
         x_min, x_max = self.data_range_
         if x_min < low or x_max > high:
