@@ -6,12 +6,18 @@ from .export import export_onnx
 from .metrics import evaluate
 from .neural_net import CNNClassifier, MLPNetClassifier, TransferClassifier
 from .persistence import load, save
-from .preprocessing import Flatten, Normalizer255, RandomAffineAugmenter
+from .preprocessing import (
+    ElasticDistortion,
+    Flatten,
+    Normalizer255,
+    RandomAffineAugmenter,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CNNClassifier",
+    "ElasticDistortion",
     "MLPNetClassifier",
     "FGSMPerturber",
     "Flatten",

@@ -209,3 +209,16 @@ def test_dropout_edge_cases_match_nn_dropout():
     y = x.clone()
     Dropout(0.5, inplace=True)(y)  # inplace falls back to nn.Dropout
     assert ((y == 0) | torch.isclose(y, 2 * x)).all()
+
+
+def test_every_estimator_the_readme_names_imports_from_the_top_level():
+    import pathlib
+
+    import sklearn_mnist
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    for name in ("Normalizer255", "Flatten", "RandomAffineAugmenter",
+                 "ElasticDistortion", "FGSMPerturber", "CNNClassifier",
+                 "MLPNetClassifier", "TransferClassifier"):  # fmt: skip
+        assert f"`{name}`" in readme
+        assert name in sklearn_mnist.__all__ and hasattr(sklearn_mnist, name)
