@@ -482,3 +482,32 @@ def test_silent_by_default_progress_bar_with_verbose(data, capsys):
     out = capsys.readouterr()
     assert "train_loss" in out.out and "epoch" in out.out  # skorch's epoch table
     assert "it/s" in out.err  # the per-batch tqdm bar
+
+
+@pytest.mark.parametrize(
+    "shape, image_shape, match",
+    [
+        ((28, 28), (1, 20, 20), "does not match"),  # images that contradict it
+        ((28, 28), (5, 5), "does not match"),
+        ((1, 28, 28), (0, 28, 28), "positive integers"),
+        ((1, 28, 28), (1.5, 28), "positive integers"),
+        ((28, 28, 1), (1, 14, 56), "does not match"),
+        ((784,), (28, 28, 1), r"\(channels, height, width\).*\(1, 28, 28\)"),
+        ((28 * 28 * 3,), (28, 28, 3), r"\(3, 28, 28\)"),
+    ],
+)
+def test_declared_image_shape_is_never_ignored_or_misread(shape, image_shape, match):
+    X = np.zeros((20, *shape), dtype=np.uint8)
+    with pytest.raises(ValueError, match=match):
+        CNNClassifier(**FAST, image_shape=image_shape).fit(X, np.arange(20) % 2)
+
+
+def test_declared_image_shape_that_matches_is_used(data):
+    X_tr, _, y_tr, _ = data
+    for X, declared in [
+        (X_tr[:40].reshape(-1, 28, 28), (28, 28)),
+        (X_tr[:40].reshape(-1, 28, 28), (1, 28, 28)),
+        (X_tr[:40].reshape(-1, 28, 28, 1), (1, 28, 28)),
+    ]:
+        clf = CNNClassifier(**FAST, image_shape=declared).fit(X, y_tr[:40])
+        assert clf.image_shape_ == (1, 28, 28)

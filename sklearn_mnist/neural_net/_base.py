@@ -143,7 +143,9 @@ class BaseImageClassifier(
         ``(h, w)`` or ``(c, h, w)`` of flat input (and of four-dimensional
         stacks whose channel axis is ambiguous). When None, flat input is
         taken as square one-channel images if the feature count is a square,
-        else as one row of pixels ``(1, 1, n_features)``.
+        else as one row of pixels ``(1, 1, n_features)``. A declared shape
+        that contradicts image stacks, or reads like TensorFlow's
+        ``(h, w, c)``, is refused at fit.
     channels_last : bool, default=True
         Feed batches in channels-last memory format (faster on CPU).
     augment : "auto", augmenter or None, default="auto"

@@ -1,6 +1,7 @@
 """Input validation shared by every estimator: flat rows or image stacks."""
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -88,9 +89,10 @@ def sample_shape(X, image_shape=None):
     Four-dimensional stacks may be channels-first or channels-last
     (:func:`~sklearn_mnist.utils.image_layout`).
     """
+    declared = None if image_shape is None else declared_image_shape(image_shape)
     if X.ndim == 2:
         try:
-            shape = infer_image_shape(X.shape[1], image_shape)
+            shape = infer_image_shape(X.shape[1], declared)
         except ValueError:
             if image_shape is not None:
                 raise
@@ -98,9 +100,40 @@ def sample_shape(X, image_shape=None):
     elif X.ndim == 3:
         shape = (1, *X.shape[1:])
     else:
-        declared = image_shape if image_shape and len(image_shape) == 3 else None
         shape = channels_first(X.shape, image_layout(X.shape, declared))
-    return tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in shape)
+    if declared is not None and shape != declared:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} does not match the images of shape "
+            f"{X.shape[1:]} (read as (channels, height, width) = {shape}); leave "
+            "image_shape=None for image stacks, or declare their shape"
+        )
+    return shape
+
+
+def declared_image_shape(image_shape):
+    """``image_shape`` as ``(c, h, w)``: positive integers, ``(h, w)`` meaning
+    one channel; TensorFlow's ``(h, w, c)`` is refused with the order to use."""
+    shape = tuple(image_shape)
+    if len(shape) not in (2, 3) or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1
+        for s in shape
+    ):
+        raise ValueError(
+            f"image_shape must be (height, width) or (channels, height, width) of "
+            f"positive integers, got {image_shape!r}"
+        )
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        return (1, *shape)
+    c, h, w = shape
+    if c > 4 and w <= 4:
+        raise ValueError(
+            f"image_shape={shape} reads as {c} channels of {h}x{w} images; it is "
+            f"(channels, height, width): for {c}x{h} images with {w} channel(s) "
+            f"pass image_shape={(w, c, h)}"
+        )
+    return shape
 
 
 def infer_clip_range(X):
