@@ -10,6 +10,8 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_mnist import CNNClassifier, MLPNetClassifier, load_mnist_sample
 from sklearn_mnist.preprocessing import (
+    AugmentResampler,
+    ElasticDistortion,
     Normalizer255,
     RandomAffineAugmenter,
     random_affine_matrices,
@@ -122,6 +124,28 @@ def test_transform_passes_through_and_fit_resample_adds_copies():
     assert not np.array_equal(
         X_res[len(DIGITS) : 2 * len(DIGITS)], X_res[2 * len(DIGITS) :]
     )
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RandomAffineAugmenter(n_copies=1, random_state=0),
+    lambda: ElasticDistortion(n_copies=1, random_state=0),
+    lambda: AugmentResampler(n_copies=1, random_state=0),
+])  # fmt: skip
+def test_fit_resample_keeps_a_dataframe_a_dataframe_without_warnings(make):
+    import warnings
+
+    import pandas as pd
+
+    X = pd.DataFrame(DIGITS.reshape(len(DIGITS), -1)).add_prefix("px")
+    y = pd.Series(np.arange(len(DIGITS)), name="label", index=X.index + 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X_res, y_res = make().fit_resample(X, y)
+    assert isinstance(X_res, pd.DataFrame) and list(X_res.columns) == list(X.columns)
+    assert isinstance(y_res, pd.Series) and y_res.name == "label"
+    assert len(X_res) == len(y_res) == 2 * len(X)
+    np.testing.assert_array_equal(X_res.to_numpy()[: len(X)], X.to_numpy())
+    np.testing.assert_array_equal(y_res.to_numpy(), np.tile(y.to_numpy(), 2))
 
 
 @pytest.mark.parametrize(

@@ -175,13 +175,23 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
         return same_feature_names_out(self, input_features)
 
     def fit_resample(self, X, y):
-        """The originals followed by ``n_copies`` augmented copies, with labels."""
+        """The originals followed by ``n_copies`` augmented copies, with labels.
+
+        A DataFrame ``X`` (and Series ``y``) come back as a DataFrame with the
+        same columns (and a Series of the same name), on a fresh index.
+        """
         self.fit(X)
-        X = validate_images(self, X, reset=False, dtype="numeric")
-        y = np.asarray(y)
         rng = check_random_state(self.random_state)
+        # augment() validates X itself, feature names included.
         copies = [self.augment(X, random_state=rng) for _ in range(self.n_copies)]
-        return np.concatenate([X, *copies]), np.concatenate([y] * (self.n_copies + 1))
+        X_arr = validate_images(self, X, reset=False, dtype="numeric")
+        X_res = np.concatenate([X_arr, *copies])
+        y_res = np.concatenate([np.asarray(y)] * (self.n_copies + 1))
+        if hasattr(X, "columns") and hasattr(X, "iloc"):  # pandas
+            X_res = type(X)(X_res, columns=X.columns)
+        if hasattr(y, "name") and hasattr(y, "iloc"):
+            y_res = type(y)(y_res, name=y.name)
+        return X_res, y_res
 
     def augment(self, X, random_state=None):
         """Distort ``X``, a fresh random draw per sample.
