@@ -270,6 +270,27 @@ def test_partial_fit_honours_classes_and_continues_the_schedule(data):
         CNNClassifier(**FAST).partial_fit(X_tr[:20], y_tr[:20], classes=[0, 1])
 
 
+@pytest.mark.parametrize("cls", [CNNClassifier, MLPNetClassifier])
+def test_partial_fit_with_auto_epochs_reaches_the_peak_rate_within_a_few_calls(
+    cls, data
+):
+    # A cycle of "auto" partial_fit is the classifier's large-data epochs in
+    # calls, not a whole fit's step floor (which kept chunks of a few hundred
+    # images at lr / 25 for 100+ calls).
+    X_tr, _, y_tr, _ = data
+    clf = cls(random_state=0, max_epochs="auto", augment=None)
+    rates = []
+    for chunk in np.array_split(np.arange(300), 3):
+        clf.partial_fit(X_tr[chunk], y_tr[chunk], classes=range(10))
+        rates.append(clf.optimizer_.param_groups[0]["lr"])
+    epochs = cls.auto_defaults.epochs
+    assert clf.max_epochs_ == epochs
+    assert dict(clf.callbacks_)["lr_schedule"].total_ == (
+        epochs * clf.steps_per_epoch_ + 1
+    )
+    assert max(rates) > 0.5 * clf.lr
+
+
 def test_warm_start_keeps_encoding_and_statistics(data):
     X_tr, _, y_tr, _ = data
     labels = np.array(list("abcdefghij"))[y_tr]

@@ -585,8 +585,9 @@ class BaseImageClassifier(
 
         The first call (on an unfitted model) sets up the classes, input
         statistics and training plan; later calls keep them and continue the
-        learning-rate schedule (``max_epochs_`` calls of this size make one
-        cycle, then a new one starts).
+        learning-rate schedule: ``max_epochs_`` calls of this size make one
+        cycle, then a new one starts (``max_epochs="auto"``: the classifier's
+        epochs on large data, e.g. 3 calls for the CNN).
 
         Parameters
         ----------
@@ -633,6 +634,12 @@ class BaseImageClassifier(
         if first:
             self._fit_input_stats(X, weight)
             self._plan(len(X))
+            if self.max_epochs == "auto":
+                # The step floor of "auto" is for a whole fit; here the calls
+                # are the user's: a cycle spans the classifier's large-data
+                # epochs in calls (a floor-sized cycle of many calls kept a
+                # few calls in its warm-up, at a 25th of lr).
+                self.max_epochs_ = self.auto_defaults.epochs
         # Each call draws new batches and distortions (the seed moves on).
         with self._fitting(offset=0 if first else len(self.history)):
             if first:
