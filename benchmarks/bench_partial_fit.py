@@ -1,0 +1,34 @@
+"""Incremental learning with default parameters, beside scikit-learn's MLP.
+
+The user guide's loop: the package's offline MNIST sample (5,000 real digits),
+4,000 of them in 5 chunks of 800 through ``partial_fit(..., classes=range(10))``,
+scored on the other 1,000; scikit-learn's ``MLPClassifier()`` (on pixels / 255)
+gets the same chunks in the same run.
+
+    cd benchmarks && python bench_partial_fit.py
+"""
+
+import numpy as np
+from sklearn.neural_network import MLPClassifier
+
+from sklearn_mnist import CNNClassifier, MLPNetClassifier, load_mnist_sample
+
+
+def main():
+    X, y = load_mnist_sample(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:4000], order[4000:]
+    chunks = np.array_split(train, 5)
+    for name, clf, scale in [
+        ("MLPNetClassifier()", MLPNetClassifier(random_state=0), 1),
+        ("CNNClassifier()", CNNClassifier(random_state=0), 1),
+        ("sklearn MLPClassifier()", MLPClassifier(random_state=0), 255),
+    ]:
+        for chunk in chunks:
+            clf.partial_fit(X[chunk] / scale, y[chunk], classes=np.arange(10))
+        acc = 100 * clf.score(X[test] / scale, y[test])
+        print(f"{name}: {acc:.1f}% on 1,000 held-out digits after 5 calls")
+
+
+if __name__ == "__main__":
+    main()
