@@ -10,10 +10,22 @@ image is never silently read along the wrong axes.
 
 import numpy as np
 
-__all__ = ["CHANNELS", "channels_first", "image_layout", "to_channels_first"]
+__all__ = [
+    "CHANNELS",
+    "channels_first",
+    "image_layout",
+    "looks_channels_last",
+    "to_channels_first",
+]
 
 #: Channel counts recognised on the last axis (grey, RGB, RGBA).
 CHANNELS = (1, 3, 4)
+
+
+def looks_channels_last(dims):
+    """True when three image axes read as ``(h, w, c)``: the last holds at most
+    4 values and the first more (the rule of :func:`image_layout`)."""
+    return int(dims[-1]) <= 4 < int(dims[0])
 
 
 def image_layout(shape, image_shape=None):
@@ -43,10 +55,9 @@ def image_layout(shape, image_shape=None):
             return "chw"
         if (a, b, d) == (h, w, c):
             return "hwc"
-    last, first = d <= 4 < a, a <= 4 < d
-    if last and not first:
+    if looks_channels_last((a, b, d)):
         return "hwc"
-    if first and not last:
+    if looks_channels_last((d, b, a)):
         return "chw"
     raise ValueError(
         f"Cannot tell whether images of shape {tuple(shape[1:])} are channels-first "

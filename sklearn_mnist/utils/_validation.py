@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
-from ._layout import channels_first, image_layout
+from ._layout import channels_first, image_layout, looks_channels_last
 
 __all__ = [
     "infer_clip_range",
@@ -127,7 +127,7 @@ def declared_image_shape(image_shape):
     if len(shape) == 2:
         return (1, *shape)
     c, h, w = shape
-    if c > 4 and w <= 4:
+    if looks_channels_last(shape):
         raise ValueError(
             f"image_shape={shape} reads as {c} channels of {h}x{w} images; it is "
             f"(channels, height, width): for {c}x{h} images with {w} channel(s) "
