@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
 
 from sklearn_mnist import (
     CNNClassifier,
@@ -289,6 +290,43 @@ def test_partial_fit_with_auto_epochs_reaches_the_peak_rate_within_a_few_calls(
         epochs * clf.steps_per_epoch_ + 1
     )
     assert max(rates) > 0.5 * clf.lr
+
+
+class _RateLog(Callback):
+    """Learning rate of every training batch, per call."""
+
+    def initialize(self):
+        self.calls_ = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.calls_.append([])
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.calls_[-1].append(net.optimizer_.param_groups[0]["lr"])
+
+
+@pytest.mark.parametrize("cls", [CNNClassifier, MLPNetClassifier])
+def test_no_partial_fit_call_is_spent_at_the_schedule_floor(cls, data):
+    # After each cycle a whole call ran at lr / 25,000 (the cycle's last step
+    # only restarted at the next call boundary): CNN call 4, MLP call 7.
+    X_tr, _, y_tr, _ = data
+    clf = cls(random_state=0, augment=None, callbacks=[("rates", _RateLog())])
+    for chunk in np.array_split(np.arange(600), 8):
+        clf.partial_fit(X_tr[chunk], y_tr[chunk], classes=range(10))
+    rates = dict(clf.callbacks_)["rates"].calls_
+    assert len(rates) == 8
+    for call, lrs in enumerate(rates, 1):
+        assert max(lrs) >= clf.lr / 25 * 0.999, f"call {call} at {max(lrs):.2e}"
+
+
+def test_partial_fit_after_fit_starts_a_new_cycle(data):
+    X_tr, _, y_tr, _ = data
+    clf = CNNClassifier(**FAST, callbacks=[("rates", _RateLog())]).fit(X_tr, y_tr)
+    clf.partial_fit(X_tr, y_tr)
+    fit_rates, partial_rates = dict(clf.callbacks_)["rates"].calls_[-2:]
+    assert max(partial_rates) == pytest.approx(max(fit_rates))
 
 
 def test_warm_start_keeps_encoding_and_statistics(data):

@@ -49,7 +49,8 @@ class OneCycle(Callback):
     planned optimizer steps (``max_epochs_`` epochs of ``steps_per_epoch_``
     batches) and works for any number of them, one included. ``fit`` starts
     a new schedule; ``partial_fit`` continues it across calls (one epoch per
-    call) and starts a new cycle once the planned steps are used up. The
+    call), and the step after the last planned one starts a new cycle, also
+    in the middle of a call (a ``partial_fit`` after ``fit`` starts one). The
     momentum (Adam's first beta, or SGD's momentum) cycles inversely, as in
     ``OneCycleLR``. Remove it with ``set_params(callbacks__lr_schedule=None)``
     for a constant rate.
@@ -85,17 +86,25 @@ class OneCycle(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        if self.total_ is None or self.step_ >= self.total_:
-            self.step_ = 0
-            # One more than the planned steps (as the first release's
-            # OneCycleLR), so the last step is just above the floor.
-            self.total_ = net.max_epochs_ * net.steps_per_epoch_ + 1
+        if self.total_ is None or self.step_ >= self.total_ - 1:
+            self._new_cycle(net)
         self._apply(net)
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
             self.step_ += 1
+            # The planned steps are done: the next step, in this call or the
+            # next one, starts a new cycle (waiting for the next call left a
+            # whole partial_fit call at the floor).
+            if self.step_ >= self.total_ - 1:
+                self._new_cycle(net)
             self._apply(net)
+
+    def _new_cycle(self, net):
+        self.step_ = 0
+        # One more than the planned steps (as the first release's OneCycleLR),
+        # so the last planned step is just above the floor.
+        self.total_ = net.max_epochs_ * net.steps_per_epoch_ + 1
 
     def _apply(self, net):
         factor, momentum = one_cycle(
