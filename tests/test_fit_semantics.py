@@ -484,6 +484,25 @@ def test_predicting_on_another_scale_warns(data):
         Normalizer255().fit_transform(X_te / 255.0)
 
 
+def test_a_model_on_its_own_scale_names_that_scale():
+    # A 0..16 model (scikit-learn's load_digits) given 0..1 data was told to
+    # multiply by 255; given 0..255 data it said nothing.
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    clf = MLPNetClassifier(max_epochs=1, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match=r"fitted on values in \[0, 16\]") as seen:
+        clf.predict(X / 16.0)
+    assert "255" not in str(seen[0].message)
+    with pytest.warns(UserWarning, match=r"fitted on values in \[0, 16\]"):
+        clf.predict(X * 255.0 / 16.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(X)
+        clf.predict(X[y == 1][:1])  # one sample on the same scale
+        clf.predict(np.zeros((2, 64)))  # blank images say nothing about scale
+
+
 # ------------------------------------------------- the transformer API in full
 def test_augment_resampler_in_an_imbalanced_learn_pipeline(data):
     imblearn_pipeline = pytest.importorskip("imblearn.pipeline")

@@ -140,31 +140,37 @@ def check_input_range(name, X, fitted_range):
     """Warn when ``X`` looks scaled differently from the training data.
 
     A model fitted on 0..255 pixels and asked about 0..1 pixels (or the other
-    way round) sees every digit as almost blank or saturated and predicts
-    nonsense without an error; this says so once per call site.
+    way round, or on any other scale: ``load_digits`` is 0..16) sees every
+    image as almost blank or saturated and predicts nonsense without an
+    error; this says so once per call site. Grossly different means the
+    brightest value of ``X`` is at most a 16th of the training data's, or
+    above 4 times it (and above 2). Blank images and data with negative
+    values (standardised) say nothing about the scale.
     """
     low, high = fitted_range
-    if not X.size or low < 0:
+    if not X.size or low < 0 or high <= 0:
         return
     x_min, x_max = float(X.min()), float(X.max())
-    if x_min < 0:
+    if x_min < 0 or x_max == 0:
         return
-    if high > 2 and 0 < x_max <= 1:
-        warnings.warn(
-            f"X has values in [{x_min:g}, {x_max:g}], but {name} was fitted on "
-            f"values up to {high:g} (0..255 pixels?): divide by 255 at fit or "
-            "multiply by 255 here, or put Normalizer255 in front of the model",
-            UserWarning,
-            stacklevel=3,
+    fitted = f"{name} was fitted on values in [{low:g}, {high:g}]"
+    if x_max <= high / 16:
+        advice = (
+            " (0..255 pixels?): divide by 255 at fit or multiply by 255 here, "
+            "or put Normalizer255 in front of the model"
+            if high > 127
+            else f": scale X the same way as the training data (x {high:g}?)"
         )
-    elif high <= 1 and x_max > 2:
-        warnings.warn(
-            f"X has values up to {x_max:g}, but {name} was fitted on values in "
-            f"[{low:g}, {high:g}] (0..1 pixels?): scale X the same way as the "
-            "training data",
-            UserWarning,
-            stacklevel=3,
+        message = f"X has values in [{x_min:g}, {x_max:g}], but {fitted}{advice}"
+    elif x_max > max(2.0, 4 * high):
+        pixels = " (0..1 pixels?)" if high <= 1 else ""
+        message = (
+            f"X has values up to {x_max:g}, but {fitted}{pixels}: scale X the "
+            "same way as the training data"
         )
+    else:
+        return
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def pixel_range(dtype, high):
