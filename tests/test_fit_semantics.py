@@ -321,6 +321,20 @@ def test_no_partial_fit_call_is_spent_at_the_schedule_floor(cls, data):
         assert max(lrs) >= clf.lr / 25 * 0.999, f"call {call} at {max(lrs):.2e}"
 
 
+def test_the_schedule_peaks_at_optimizer_lr_where_set(data):
+    # skorch gives optimizer__lr to the optimizer; the schedule overwrote it
+    # with lr at every step, so it was silently unused.
+    X_tr, _, y_tr, _ = data
+    log = [("rates", _RateLog())]
+    clf = CNNClassifier(**FAST, optimizer__lr=1e-4, callbacks=log).fit(X_tr, y_tr)
+    assert max(dict(clf.callbacks_)["rates"].calls_[0]) == pytest.approx(1e-4, rel=0.01)
+    clf.set_params(optimizer__lr=2e-4).fit(X_tr, y_tr)  # fitted: stored too
+    assert clf.get_params()["optimizer__lr"] == 2e-4
+    assert max(dict(clf.callbacks_)["rates"].calls_[0]) == pytest.approx(2e-4, rel=0.01)
+    with pytest.raises(ValueError, match="optimizer__lr"):
+        clf.set_params(optimizer__lr="a").fit(X_tr, y_tr)
+
+
 def test_partial_fit_after_fit_starts_a_new_cycle(data):
     X_tr, _, y_tr, _ = data
     clf = CNNClassifier(**FAST, callbacks=[("rates", _RateLog())]).fit(X_tr, y_tr)
@@ -457,6 +471,50 @@ def test_any_value_can_be_set_and_is_refused_only_at_fit(data):
 
 
 # ------------------------------------------------------------ scale warnings
+ODD_COMPONENTS = [
+    dict(optimizer="x"), dict(criterion=3), dict(module="x"),
+    dict(iterator_train="x"), dict(iterator_valid=3), dict(dataset=3),
+    dict(criterion__weight="x"), dict(module__foo=3), dict(optimizer__foo=3),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("params", ODD_COMPONENTS, ids=lambda p: next(iter(p)))
+def test_odd_component_values_on_a_fitted_model_are_refused_at_fit(params, data):
+    # set_params on a fitted model raised from skorch's re-initialisation
+    # ("Something went wrong", "'int' object is not callable"); iterator_*
+    # and dataset were silently ignored; module__foo a TypeError.
+    X_tr, X_te, y_tr, _ = data
+    X, y = X_tr[:100], y_tr[:100]
+    clf = CNNClassifier(**FAST).fit(X, y)
+    before = clf.predict_proba(X_te[:5])
+    clf.set_params(**params)
+    assert clf.get_params()[next(iter(params))] == next(iter(params.values()))
+    np.testing.assert_allclose(clf.predict_proba(X_te[:5]), before)
+    name = next(iter(params)).split("__")[0]
+    for fit in (
+        lambda: clf.fit(X, y),
+        lambda: clf.set_params(warm_start=True).fit(X, y),
+        lambda: clf.partial_fit(X, y),
+        lambda: CNNClassifier(**FAST, **params).fit(X, y),
+    ):
+        with pytest.raises(ValueError, match=name):
+            fit()
+
+
+def test_components_set_on_a_fitted_model_are_used_by_the_next_fit(data):
+    X_tr, _, y_tr, _ = data
+    X, y = X_tr[:100], y_tr[:100]
+    clf = CNNClassifier(**FAST, warm_start=True).fit(X, y)
+    clf.set_params(optimizer=torch.optim.SGD)  # skorch: "Something went wrong"
+    clf.fit(X, y)
+    assert isinstance(clf.optimizer_, torch.optim.SGD)
+    clf.set_params(criterion=3)
+    clf.set_params(criterion=torch.nn.CrossEntropyLoss, criterion__weight=None)
+    clf.partial_fit(X, y)
+    assert isinstance(clf.criterion_, torch.nn.CrossEntropyLoss)
+    clf.set_params(iterator_train__batch_size=10).fit(X, y)  # read: allowed
+
+
 @pytest.mark.parametrize("bad, match", [(np.nan, "NaN"), (np.inf, "infinity")])
 def test_non_finite_labels_are_refused_without_a_numpy_warning(bad, match):
     # scikit-learn's type_of_target casts NaN/inf to int (RuntimeWarning)

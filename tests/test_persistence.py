@@ -250,6 +250,16 @@ def test_save_refuses_what_it_cannot_store(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_save_refuses_a_fitted_model_whose_parameters_cannot_build_it(data, tmp_path):
+    # The file would hold module__foo beside weights of the network built
+    # without it: a file no one can load.
+    X, y = data
+    clf = cnn().fit(X[:100], y[:100]).set_params(module__foo=3)
+    with pytest.raises(ValueError, match="module__foo"):
+        save(clf, tmp_path / "m.skmnist")
+    assert not list(tmp_path.iterdir())
+
+
 class Doubler(TransformerMixin, BaseEstimator):
     """A transformer the default allow-list does not know."""
 

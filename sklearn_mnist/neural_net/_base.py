@@ -38,6 +38,8 @@ from ._persist import save_safetensors
 from ._plan import AutoDefaults, plan_training
 from ._training import TrainingMixin
 
+_COMPONENTS = ("module", "criterion", "optimizer")  # skorch's build order
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["BaseImageClassifier"]
@@ -355,22 +357,73 @@ class BaseImageClassifier(
         # The one place "auto" is resolved; skorch's own code that would move
         # things to ``self.device`` is overridden below to use ``device_``.
         self.device_ = resolve_device(self.device)
-        return super().initialize()
+        try:
+            super().initialize()
+        except ValueError:
+            if self.__dict__.get("initialized_"):  # a fitted net, part rebuilt
+                self.__dict__["_stale"] = set(_COMPONENTS)
+            raise
+        self.__dict__.pop("_stale", None)
+        return self
+
+    @contextlib.contextmanager
+    def _building(self, prefix):
+        """A component that cannot be built from its parameters is a
+        ValueError naming them, not a TypeError from deep inside torch."""
+        try:
+            yield
+        except (TypeError, ValueError, AttributeError) as exc:
+            owner = getattr(self, prefix)
+            what = getattr(owner, "__name__", type(owner).__name__)
+            raise ValueError(
+                f"{type(self).__name__} cannot build its {prefix} ({what}) from "
+                f"{prefix}={owner!r} and the {prefix}__* parameters: {exc}"
+            ) from exc
 
     def _initialize_module(self, reason=None):
-        with self._current_init_context("module"):
+        with self._building("module"), self._current_init_context("module"):
             self.initialize_module()
             module = self.module_.to(self.device_)
             self.module_ = self.torch_compile(module, name="module")
         return self
 
     def _initialize_criterion(self, reason=None):
-        with self._current_init_context("criterion"):
+        with self._building("criterion"), self._current_init_context("criterion"):
             self.initialize_criterion()
             if isinstance(self.criterion_, nn.Module):
                 criterion = self.criterion_.to(self.device_)
                 self.criterion_ = self.torch_compile(criterion, name="criterion")
         return self
+
+    def _initialize_optimizer(self, reason=None):
+        with self._building("optimizer"):
+            return super()._initialize_optimizer(reason=reason)
+
+    def _rebuild(self, components):
+        """Rebuild ``components`` (in skorch's order) of a fitted net; one that
+        cannot be built stays stale with those after it, to be rebuilt (or
+        refused) before the next training."""
+        stale = self.__dict__.setdefault("_stale", set())
+        todo = [c for c in _COMPONENTS if c in components or c in stale]
+        for i, component in enumerate(todo):
+            try:
+                getattr(self, f"_initialize_{component}")()
+            except ValueError:
+                stale.update(todo[i:])
+                return
+            stale.discard(component)
+        if not stale:
+            self.__dict__.pop("_stale")
+
+    def _rebuild_stale(self):
+        """Before a warm fit or a later partial_fit: rebuild what set_params
+        left stale, or refuse its parameters."""
+        stale = self.__dict__.get("_stale")
+        if stale:
+            for component in _COMPONENTS:
+                if component in stale:
+                    getattr(self, f"_initialize_{component}")()
+            self.__dict__.pop("_stale")
 
     def initialize_criterion(self):
         # Per-sample losses, so sample weights can weigh them (get_loss).
@@ -443,7 +496,9 @@ class BaseImageClassifier(
             vars(self)["callbacks"] = params["callbacks"]
             if not skorch_can_build(params["callbacks"]):
                 del params["callbacks"]
-        if params:
+        if params and self.initialized_:
+            self._set_params_fitted(params)
+        elif params:
             super().set_params(**params)
         for owner, sub_params in nested.items():
             target = getattr(self, owner)
@@ -459,6 +514,37 @@ class BaseImageClassifier(
                 )
             target.set_params(**sub_params)
         return self
+
+    def _set_params_fitted(self, params):
+        """skorch's ``set_params`` on a fitted net, which stores the values, then
+        rebuilds the module / criterion / optimizer they belong to at once. A
+        value that cannot build its component is kept and refused at the next
+        fit, as scikit-learn validates at fit (skorch raised from the rebuild,
+        and "Something went wrong" for ``optimizer=`` / ``iterator_*=`` /
+        ``dataset=``); until then the fitted network predicts as before."""
+        self.__dict__["initialized_"] = False  # store only (skorch's early exit)
+        try:
+            super().set_params(**params)
+        finally:
+            self.__dict__["initialized_"] = True
+        for key, value in params.items():
+            # skorch applies optimizer__* to the live optimizer only; stored
+            # too, as on an unfitted net, get_params, clone and fit see them.
+            if self._is_virtual_param(key):
+                setattr(self, key, value)
+                self._params_to_validate.add(key)
+        heads = {
+            key.split("__", 1)[0] for key in params if not self._is_virtual_param(key)
+        }
+        components = set()
+        if heads & set(self._modules):
+            components = {"module", "criterion", "optimizer"}
+        elif heads & set(self._criteria):
+            components = {"criterion", "optimizer"}
+        elif heads & set(self._optimizers):
+            components = {"optimizer"}
+        if components:
+            self._rebuild(components)
 
     def _get_param_names(self):
         # skorch lists every __dict__ key not ending in "_", which includes its
@@ -559,6 +645,8 @@ class BaseImageClassifier(
         """
         check_parameters(self)
         warm = self.warm_start and self.__sklearn_is_fitted__()
+        if warm:
+            self._rebuild_stale()
         name = type(self).__name__
         X = self._validate_X(X, reset=not warm)
         if warm:
@@ -606,8 +694,8 @@ class BaseImageClassifier(
             return super().partial_fit(X, y, classes=classes, **fit_params)
         name = type(self).__name__
         first = not self.__sklearn_is_fitted__()
+        check_parameters(self)  # every call, as scikit-learn's partial_fit
         if first:
-            check_parameters(self)
             if self.class_weight == "balanced":
                 raise ValueError(
                     "class_weight='balanced' needs every sample at once; with "
@@ -621,6 +709,7 @@ class BaseImageClassifier(
                 self.label_encoder_ = fit_label_encoder(name, y, source)
                 _, codes = encode_labels(name, X, y, self.label_encoder_)
         else:
+            self._rebuild_stale()
             if classes is not None and not np.array_equal(
                 np.unique(np.asarray(classes).ravel()), self.classes_
             ):

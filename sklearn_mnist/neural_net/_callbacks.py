@@ -45,7 +45,8 @@ def one_cycle(
 class OneCycle(Callback):
     """One-cycle learning-rate schedule (Smith 2018) over the whole fit, per batch.
 
-    The peak learning rate is the net's ``lr``; the schedule spans the fit's
+    The peak learning rate is the net's ``lr`` (``optimizer__lr`` where set,
+    as skorch gives it to the optimizer); the schedule spans the fit's
     planned optimizer steps (``max_epochs_`` epochs of ``steps_per_epoch_``
     batches) and works for any number of them, one included. ``fit`` starts
     a new schedule; ``partial_fit`` continues it across calls (one epoch per
@@ -112,8 +113,9 @@ class OneCycle(Callback):
             pct_start=self.pct_start, div_factor=self.div_factor,
             final_div_factor=self.final_div_factor,
         )  # fmt: skip
+        peak = vars(net).get("optimizer__lr", net.lr)  # as skorch: it wins
         for group in net.optimizer_.param_groups:
-            group["lr"] = net.lr * factor
+            group["lr"] = peak * factor
             if not self.cycle_momentum:
                 continue
             if "betas" in group:

@@ -5,9 +5,11 @@ checks only the names of routed ``module__*`` arguments, so the values are
 checked here with scikit-learn's ``validate_parameter_constraints``).
 """
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
+import skorch.dataset
 import torch
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -17,6 +19,7 @@ from sklearn.utils._param_validation import (
 )
 from skorch.callbacks import Callback
 from torch import nn
+from torch.utils.data import DataLoader
 
 __all__ = [
     "BASE_CONSTRAINTS",
@@ -39,6 +42,9 @@ BASE_CONSTRAINTS = {
         StrOptions({"auto"}),
     ],
     "train_split": [None, callable],
+    "iterator_train": [callable],
+    "iterator_valid": [callable],
+    "dataset": [callable],
     "callbacks": [None, list, StrOptions({"disable"})],
     "device": [str, torch.device, None],
     "random_state": ["random_state"],
@@ -119,6 +125,8 @@ def check_parameters(net):
                 f"class_weight of {name} must map classes to finite weights >= 0, "
                 f"got {bad}"
             )
+    check_data_path(net)
+    check_component_arguments(net)
     for name in ("augment", "adversarial"):
         nested = getattr(net, name)
         if hasattr(nested, "_validate_params"):
@@ -135,3 +143,74 @@ def check_parameters(net):
             "itself; leave train_split=None (got "
             f"train_split={net.train_split!r})"
         )
+
+
+def check_data_path(net):
+    """``iterator_*`` / ``dataset``: the classifiers batch in-memory arrays
+    themselves (``_data.py``), so another loader or dataset class would be
+    silently unused; only ``iterator_*__batch_size`` is read."""
+    name = type(net).__name__
+    defaults = {
+        "iterator_train": DataLoader,
+        "iterator_valid": DataLoader,
+        "dataset": skorch.dataset.Dataset,
+    }
+    for key, default in defaults.items():
+        value = getattr(net, key)
+        if value is not default:
+            raise ValueError(
+                f"{key}={value!r} would not be used: {name} batches its "
+                f"in-memory arrays itself; leave {key} at its default "
+                f"({default.__module__}.{default.__qualname__})"
+            )
+    for key in vars(net):
+        prefix, _, sub = key.partition("__")
+        if prefix in defaults and sub and not (
+            prefix.startswith("iterator_") and sub == "batch_size"
+        ):
+            raise ValueError(
+                f"{key} would not be used: {name} batches its in-memory arrays "
+                "itself; of the iterator_* arguments only iterator_train__"
+                "batch_size and iterator_valid__batch_size are read"
+            )
+
+
+def _accepted(cls):
+    """The keyword arguments ``cls(...)`` takes (None: any)."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
+
+
+def check_component_arguments(net):
+    """Every ``module__*`` / ``criterion__*`` / ``optimizer__*`` argument is
+    one the class takes (``optimizer__lr`` must be a number > 0), so a typo
+    is refused at fit, also on a warm start that builds nothing."""
+    name = type(net).__name__
+    lr = vars(net).get("optimizer__lr")
+    if lr is not None:
+        validate_parameter_constraints(
+            {"optimizer__lr": [Interval(Real, 0, None, closed="neither")]},
+            {"optimizer__lr": lr},
+            caller_name=name,
+        )
+    for prefix in ("module", "criterion", "optimizer"):
+        cls = getattr(net, prefix)
+        if not isinstance(cls, type):
+            continue
+        accepted = _accepted(cls)
+        if accepted is None:
+            continue
+        for key in vars(net):
+            head, _, sub = key.partition("__")
+            if head != prefix or not sub or sub.partition("__")[0] == "param_groups":
+                continue
+            if sub not in accepted:
+                raise ValueError(
+                    f"{key}: {cls.__name__} takes no argument {sub!r} (it takes "
+                    f"{', '.join(sorted(accepted - {'self', 'params'}))})"
+                )

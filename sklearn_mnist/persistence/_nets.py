@@ -100,6 +100,16 @@ def _plain(value):
 def net_state(net, index):
     """``NetState`` of ``net`` (its params and fitted values are the net's own
     objects: the caller copies them)."""
+    stale = vars(net).get("_stale")
+    if stale:
+        changed = sorted(
+            k for k in net.get_params(deep=False) if k.split("__")[0] in stale
+        )
+        raise ValueError(
+            f"{type(net).__name__}'s {' / '.join(sorted(stale))} cannot be built "
+            f"from the parameters set_params gave it after fit ({', '.join(changed)})"
+            ": the file would not match the fitted weights; fix them and fit again"
+        )
     state = NetState()
     state.index = index
     state.estimator_class = type(net)
