@@ -222,3 +222,38 @@ def test_every_estimator_the_readme_names_imports_from_the_top_level():
                  "MLPNetClassifier", "TransferClassifier"):  # fmt: skip
         assert f"`{name}`" in readme
         assert name in sklearn_mnist.__all__ and hasattr(sklearn_mnist, name)
+
+
+@pytest.mark.parametrize("hidden_units", [128, 0])
+def test_cnn_gradient_comes_back_channels_last_with_the_same_numbers(
+    hidden_units, monkeypatch
+):
+    # Flatten's gradient arrived in (c, h, w) order on channels-last features,
+    # sending the last ReLU / batch norm backward down a slow mixed-layout path.
+    from sklearn_mnist.neural_net import _modules
+
+    x = torch.randn(8, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    y = torch.arange(8) % 10
+    layouts, grads = [], {}
+    original = _modules._channels_last
+
+    def spy(grad):
+        out = original(grad)
+        layouts.append(out.is_contiguous(memory_format=torch.channels_last))
+        return out
+
+    for name in ("fixed", "plain"):
+        torch.manual_seed(0)
+        module = _modules.CNNModule((1, 28, 28), 10, hidden_units=hidden_units)
+        module = module.to(memory_format=torch.channels_last).eval()
+        if name == "plain":
+            monkeypatch.setattr(_modules, "_strided_channels_last", lambda x: False)
+        else:
+            monkeypatch.setattr(_modules, "_channels_last", spy)
+        nn.functional.cross_entropy(module(x), y).backward()
+        grads[name] = [p.grad for p in module.parameters()]
+        with torch.no_grad():  # no hook without a graph (inference, export)
+            module(x)
+    assert layouts == [True]
+    for fixed, plain in zip(grads["fixed"], grads["plain"], strict=True):
+        torch.testing.assert_close(fixed, plain, rtol=1e-5, atol=1e-6)
