@@ -254,14 +254,14 @@ def test_partial_fit_honours_classes_and_continues_the_schedule(data):
     clf.partial_fit(X_tr[first], y_tr[first], classes=range(10))
     np.testing.assert_array_equal(clf.classes_, np.arange(10))
     schedule = dict(clf.callbacks_)["lr_schedule"]
-    step = schedule.step_
+    step, total = schedule.step_, schedule.total_
     lr = clf.optimizer_.param_groups[0]["lr"]
-    clf.partial_fit(X_tr, y_tr)  # new labels, all among classes: fine
-    assert schedule.step_ > step  # continued, not restarted
+    clf.partial_fit(X_tr[:100], y_tr[:100])  # new labels, all among classes: fine
+    assert schedule.step_ > step and schedule.total_ == total  # continued
     assert clf.n_iter_ == 2
     # Where the first call stopped is where the second started.
     assert lr == pytest.approx(
-        clf.lr * one_cycle(step, schedule.total_, pct_start=schedule.pct_start)[0]
+        clf.lr * one_cycle(step, total, pct_start=schedule.pct_start)[0]
     )
     with pytest.raises(ValueError, match="not among"):
         clf.partial_fit(X_tr[:10], np.full(10, 42))
@@ -341,6 +341,23 @@ def test_partial_fit_after_fit_starts_a_new_cycle(data):
     clf.partial_fit(X_tr, y_tr)
     fit_rates, partial_rates = dict(clf.callbacks_)["rates"].calls_[-2:]
     assert max(partial_rates) == pytest.approx(max(fit_rates))
+
+
+@pytest.mark.parametrize("max_epochs", ["auto", 2])
+def test_partial_fit_after_fit_cycles_over_calls_of_its_own_size(max_epochs, data):
+    # The cycle after fit counted fit's plan: fit on 600 images ("auto": 53
+    # epochs of 19 batches) left partial_fit calls of 100 images (4 batches)
+    # in a 1,008-step cycle, 60 calls in its warm-up at a 25th of lr.
+    X_tr, _, y_tr, _ = data
+    params = dict(FAST, max_epochs=max_epochs, callbacks=[("rates", _RateLog())])
+    clf = CNNClassifier(**params).fit(X_tr, y_tr)
+    calls = clf.auto_defaults.epochs if max_epochs == "auto" else max_epochs
+    for start in range(0, 100 * calls, 100):
+        clf.partial_fit(X_tr[start : start + 100], y_tr[start : start + 100])
+    cycle = dict(clf.callbacks_)["rates"].calls_[1:]
+    assert [len(c) for c in cycle] == [4] * calls
+    assert max(np.concatenate(cycle)) > 0.9 * clf.lr
+    assert cycle[-1][-1] < clf.lr / 10  # the cycle ends with the calls
 
 
 def test_warm_start_keeps_encoding_and_statistics(data):
@@ -475,6 +492,8 @@ ODD_COMPONENTS = [
     dict(optimizer="x"), dict(criterion=3), dict(module="x"),
     dict(iterator_train="x"), dict(iterator_valid=3), dict(dataset=3),
     dict(criterion__weight="x"), dict(module__foo=3), dict(optimizer__foo=3),
+    dict(optimizer__weight_decay="abc"), dict(optimizer__betas=(2, 3)),
+    dict(iterator_train__batch_size=0), dict(iterator_train__batch_size="abc"),
 ]  # fmt: skip
 
 
@@ -490,15 +509,28 @@ def test_odd_component_values_on_a_fitted_model_are_refused_at_fit(params, data)
     clf.set_params(**params)
     assert clf.get_params()[next(iter(params))] == next(iter(params.values()))
     np.testing.assert_allclose(clf.predict_proba(X_te[:5]), before)
-    name = next(iter(params)).split("__")[0]
-    for fit in (
-        lambda: clf.fit(X, y),
-        lambda: clf.set_params(warm_start=True).fit(X, y),
+    key = next(iter(params))
+    name = key if "batch_size" in key else key.split("__")[0]
+    for fit in (  # those that continue the fitted network first
         lambda: clf.partial_fit(X, y),
+        lambda: clf.set_params(warm_start=True).fit(X, y),
+        lambda: clf.set_params(warm_start=False).fit(X, y),
         lambda: CNNClassifier(**FAST, **params).fit(X, y),
     ):
         with pytest.raises(ValueError, match=name):
             fit()
+
+
+@pytest.mark.parametrize("size", [0, "abc", 2.5])
+def test_a_prediction_batch_size_that_is_no_size_is_refused_at_predict(size, data):
+    # ZeroDivisionError / TypeError from the batch iterator before.
+    X_tr, X_te, y_tr, _ = data
+    clf = CNNClassifier(**FAST).fit(X_tr[:100], y_tr[:100])
+    clf.set_params(iterator_valid__batch_size=size)
+    with pytest.raises(ValueError, match="iterator_valid__batch_size"):
+        clf.predict(X_te[:5])
+    clf.set_params(iterator_valid__batch_size=3)
+    clf.predict(X_te[:5])
 
 
 def test_components_set_on_a_fitted_model_are_used_by_the_next_fit(data):
@@ -559,6 +591,15 @@ def test_a_model_on_its_own_scale_names_that_scale():
         clf.predict(X)
         clf.predict(X[y == 1][:1])  # one sample on the same scale
         clf.predict(np.zeros((2, 64)))  # blank images say nothing about scale
+
+
+def test_a_model_on_0_1_pixels_given_them_divided_twice_is_told_so(data):
+    # The advice read "scale X the same way as the training data (x 1?)".
+    X_tr, X_te, y_tr, _ = data
+    clf = CNNClassifier(**FAST).fit(X_tr[:100] / 255.0, y_tr[:100])
+    with pytest.warns(UserWarning, match=r"\[0, 1\].*divided by 255 twice") as seen:
+        clf.predict(X_te[:5] / 255.0 / 255.0)
+    assert "x 1" not in str(seen[0].message)
 
 
 # ------------------------------------------------- the transformer API in full

@@ -260,6 +260,18 @@ def test_save_refuses_a_fitted_model_whose_parameters_cannot_build_it(data, tmp_
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("params", [dict(optimizer__weight_decay="abc"),
+                                    dict(optimizer__betas=(2, 3))])  # fmt: skip
+def test_save_refuses_optimizer_values_that_cannot_build_it(params, data, tmp_path):
+    # Applied to the live optimizer's param groups only, they were saved,
+    # and the file then failed to load.
+    X, y = data
+    clf = cnn().fit(X[:100], y[:100]).set_params(**params)
+    with pytest.raises(ValueError, match="optimizer"):
+        save(clf, tmp_path / "m.skmnist")
+    assert not list(tmp_path.iterdir())
+
+
 class Doubler(TransformerMixin, BaseEstimator):
     """A transformer the default allow-list does not know."""
 

@@ -3,6 +3,7 @@
 import contextlib
 import inspect
 import logging
+import math
 import numbers
 
 import numpy as np
@@ -545,6 +546,22 @@ class BaseImageClassifier(
             components = {"optimizer"}
         if components:
             self._rebuild(components)
+        elif any(self._is_virtual_param(key) for key in params):
+            self._check_optimizer_arguments()
+
+    def _check_optimizer_arguments(self):
+        """skorch writes ``optimizer__*`` set after fit into the live
+        optimizer's param groups, unchecked: build a spare optimizer from
+        them, and leave the optimizer stale (refused at the next fit and by
+        save) when it cannot be built."""
+        try:
+            with self._building("optimizer"):
+                args, kwargs = self.get_params_for_optimizer(
+                    "optimizer", self.get_all_learnable_params()
+                )
+                self.optimizer(*args, **kwargs)
+        except ValueError:
+            self.__dict__.setdefault("_stale", set()).add("optimizer")
 
     def _get_param_names(self):
         # skorch lists every __dict__ key not ending in "_", which includes its
@@ -723,12 +740,14 @@ class BaseImageClassifier(
         if first:
             self._fit_input_stats(X, weight)
             self._plan(len(X))
-            if self.max_epochs == "auto":
-                # The step floor of "auto" is for a whole fit; here the calls
-                # are the user's: a cycle spans the classifier's large-data
-                # epochs in calls (a floor-sized cycle of many calls kept a
-                # few calls in its warm-up, at a 25th of lr).
-                self.max_epochs_ = self.auto_defaults.epochs
+        # A cycle spans max_epochs_ calls of this call's size (after fit, not
+        # fit's epochs of fit's batches). The step floor of "auto" is for a
+        # whole fit; here the calls are the user's: a cycle spans the
+        # classifier's large-data epochs in calls (a floor-sized cycle of many
+        # calls kept dozens of calls in its warm-up, at a 25th of lr).
+        self.steps_per_epoch_ = max(1, math.ceil(len(X) / self.batch_size_))
+        if self.max_epochs == "auto":
+            self.max_epochs_ = self.auto_defaults.epochs
         # Each call draws new batches and distortions (the seed moves on).
         with self._fitting(offset=0 if first else len(self.history)):
             if first:

@@ -87,7 +87,9 @@ class OneCycle(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        if self.total_ is None or self.step_ >= self.total_ - 1:
+        # A cycle not yet stepped (the one a fit's last step started) is
+        # planned again from this call's plan (partial_fit's own chunks).
+        if self.total_ is None or self.step_ == 0 or self.step_ >= self.total_ - 1:
             self._new_cycle(net)
         self._apply(net)
 

@@ -13,6 +13,8 @@ import torch
 from skorch.dataset import ValidSplit
 from torch.utils.data import Dataset
 
+from ._params import check_batch_size
+
 __all__ = ["DataPathMixin", "InMemoryDataset", "TensorBatchIterator"]
 
 _PREDICT_BATCH = 1024  # prediction batches: at least this many samples
@@ -135,7 +137,7 @@ class DataPathMixin:
         if not isinstance(base, InMemoryDataset):
             return super().get_iterator(dataset, training=training)
         prefix = "iterator_train" if training else "iterator_valid"
-        batch_size = self.get_params_for(prefix).get("batch_size", self.batch_size_)
+        batch_size = check_batch_size(self, prefix)
         if not training:
             batch_size = max(batch_size, _PREDICT_BATCH)
         return TensorBatchIterator(

@@ -159,7 +159,9 @@ def check_input_range(name, X, fitted_range):
             " (0..255 pixels?): divide by 255 at fit or multiply by 255 here, "
             "or put Normalizer255 in front of the model"
             if high > 127
-            else f": scale X the same way as the training data (x {high:g}?)"
+            else " (divided by 255 twice?): scale X the same way as the training data"
+            if high <= 1 and x_max <= high / 64
+            else ": scale X the same way as the training data"
         )
         message = f"X has values in [{x_min:g}, {x_max:g}], but {fitted}{advice}"
     elif x_max > max(2.0, 4 * high):

@@ -163,16 +163,31 @@ def check_data_path(net):
                 f"in-memory arrays itself; leave {key} at its default "
                 f"({default.__module__}.{default.__qualname__})"
             )
-    for key in vars(net):
+    for key, value in vars(net).items():
         prefix, _, sub = key.partition("__")
-        if prefix in defaults and sub and not (
-            prefix.startswith("iterator_") and sub == "batch_size"
-        ):
+        if prefix.startswith("iterator_") and sub == "batch_size":
+            check_batch_size(net, prefix)
+        elif prefix in defaults and sub:
             raise ValueError(
                 f"{key} would not be used: {name} batches its in-memory arrays "
                 "itself; of the iterator_* arguments only iterator_train__"
                 "batch_size and iterator_valid__batch_size are read"
             )
+
+
+def check_batch_size(net, prefix):
+    """The batch size of ``prefix`` (``iterator_train`` / ``iterator_valid``):
+    ``{prefix}__batch_size`` where set (an int >= 1), else ``batch_size_``."""
+    key = f"{prefix}__batch_size"
+    if key not in vars(net):
+        return net.batch_size_
+    value = vars(net)[key]
+    validate_parameter_constraints(
+        {key: [Interval(Integral, 1, None, closed="left")]},
+        {key: value},
+        caller_name=type(net).__name__,
+    )
+    return value
 
 
 def _accepted(cls):
