@@ -163,7 +163,7 @@ def check_data_path(net):
                 f"in-memory arrays itself; leave {key} at its default "
                 f"({default.__module__}.{default.__qualname__})"
             )
-    for key, value in vars(net).items():
+    for key in vars(net):
         prefix, _, sub = key.partition("__")
         if prefix.startswith("iterator_") and sub == "batch_size":
             check_batch_size(net, prefix)
