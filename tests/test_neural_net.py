@@ -1,11 +1,15 @@
 import inspect
 import pickle
+import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import NotFittedError
@@ -399,3 +403,41 @@ def test_init_signature_lists_every_parameter_with_its_default():
     assert params["criterion"].default is nn.CrossEntropyLoss  # not skorch's NLLLoss
     assert "iterator_train" in params  # from skorch's NeuralNet
     assert set(CNNClassifier().get_params(deep=False)) <= set(params)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    X=hnp.arrays(np.uint8, hnp.array_shapes(min_dims=2, max_dims=4, max_side=9)),
+    read_only=st.booleans(),
+    strided=st.booleans(),
+)
+def test_pixel_stats_of_bytes_equal_numpy(X, read_only, strided):
+    # The byte histogram (torch's bincount) against numpy's float64 mean and
+    # std, on read-only and non-contiguous arrays too, without a warning.
+    from sklearn_mnist.neural_net._inputs import pixel_stats
+
+    if strided:
+        X = X[::2]
+    if read_only:
+        X.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, std = pixel_stats(X)
+    values = X.astype(np.float64)
+    assert mean == pytest.approx(values.mean(), rel=1e-12, abs=1e-12)
+    assert std == pytest.approx(values.std() if values.std() > 0 else 1.0, rel=1e-9)
+
+
+def test_training_mode_is_set_on_every_submodule(data):
+    # skorch's mode switch is skipped where every module is already in the
+    # mode; a submodule left in another mode (an attack's eval, a user's
+    # freeze) is still switched.
+    X_tr, _, y_tr, _ = data
+    clf = small(CNNClassifier).fit(X_tr[:100], y_tr[:100])
+    clf.module_.train()
+    clf.module_.features[0].eval()
+    clf._set_training(True)
+    assert all(m.training for m in clf.module_.modules())
+    clf.module_.head[-1].train()
+    clf._set_training(False)
+    assert not any(m.training for m in clf.module_.modules())

@@ -21,10 +21,7 @@ from skorch.callbacks import (
 )
 from torch import nn
 
-from ..utils import (
-    announce_fit,
-    thread_budget,
-)
+from ..utils import announce_fit, settle_allocator, thread_budget
 from ._callbacks import OneCycle, ThreadShare
 from ._data import DataPathMixin
 from ._device import resolve_device
@@ -601,6 +598,7 @@ class BaseImageClassifier(
     @contextlib.contextmanager
     def _fitting(self, offset=0):
         """Seeds (``random_state`` moved on by ``offset``) and the thread budget."""
+        settle_allocator()  # once per process: no first fit of page faults
         # thread_budget also undoes the per-batch changes of ThreadShare.
         with announce_fit(), thread_budget(), self._seeded(offset):
             try:

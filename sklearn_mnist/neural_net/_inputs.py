@@ -119,7 +119,12 @@ def loss_weights(weight):
 def pixel_stats(X, weight=None):
     """(mean, std) of every value of ``X``, weighted per sample; std 1 if 0."""
     if weight is None and X.dtype == np.uint8:
-        counts = np.bincount(X.ravel(), minlength=256).astype(np.float64)
+        # torch's bincount reads the bytes as they are (numpy's copies them
+        # to int64 first): 0.06 s for full MNIST instead of 0.15-0.35 s.
+        with warnings.catch_warnings():  # read only: torch's bincount only reads
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            flat = torch.from_numpy(np.ascontiguousarray(X).reshape(-1))
+        counts = torch.bincount(flat, minlength=256).numpy().astype(np.float64)
         values = np.arange(256.0)
         mean = counts @ values / counts.sum()
         var = counts @ (values - mean) ** 2 / counts.sum()

@@ -9,13 +9,20 @@ whole fit of ``CNNClassifier()`` on full MNIST, and again in every fresh worker
 of a parallel grid search (``benchmarks/RESULTS.md``).
 
 :class:`AdamW` is ``torch.optim.AdamW``'s algorithm (decoupled weight decay,
-``amsgrad=False``, the single-tensor path torch takes on the CPU), written
-without those wrappers. It subclasses ``torch.optim.Optimizer``, so learning-
-rate schedulers, ``GradScaler`` and skorch treat it as any optimizer; its
-updates equal ``torch.optim.AdamW``'s (``tests/test_optim.py`` checks them
-step by step against it).
+``amsgrad=False``), written without those wrappers. It updates all the
+tensors of a parameter group at once: with torch's fused kernel where it runs
+(the CPU's since torch 2.4: the arithmetic of ``torch.optim.AdamW(fused=True)``,
+a fifth of the time of per-tensor updates for the CNN's ten tensors, about
+0.3 s of a default fit on full MNIST), else, and for tensors whose gradient is
+laid out differently from the weight, which the fused kernel gets wrong, with
+``torch._foreach_*`` calls doing the single-tensor path's arithmetic. It
+subclasses ``torch.optim.Optimizer``, so learning-rate schedulers,
+``GradScaler`` and skorch treat it as any optimizer; ``tests/test_optim.py``
+checks its updates step by step against the ``torch.optim.AdamW`` doing the
+same arithmetic (equal to the last bit).
 """
 
+import functools
 from collections import OrderedDict, defaultdict
 
 import torch
@@ -27,7 +34,8 @@ class AdamW(torch.optim.Optimizer):
     """Adam with decoupled weight decay (Loshchilov and Hutter 2019).
 
     The same updates as :class:`torch.optim.AdamW` (with ``amsgrad=False``,
-    ``maximize=False``), without importing ``torch._dynamo``.
+    ``maximize=False``; ``fused=True`` where torch's fused kernel runs),
+    without importing ``torch._dynamo``.
 
     Parameters
     ----------
@@ -100,8 +108,7 @@ class AdamW(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            lr, (beta1, beta2) = group["lr"], group["betas"]
-            eps, weight_decay = group["eps"], group["weight_decay"]
+            params, grads, avgs, avg_sqs, steps = [], [], [], [], []
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -113,16 +120,87 @@ class AdamW(torch.optim.Optimizer):
                     state["step"] = torch.tensor(0.0)
                     state["exp_avg"] = torch.zeros_like(param)
                     state["exp_avg_sq"] = torch.zeros_like(param)
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                step = state["step"].item()
-                if weight_decay != 0:
-                    param.mul_(1 - lr * weight_decay)
-                exp_avg.lerp_(grad, 1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                bias_correction1 = 1 - beta1**step
-                bias_correction2 = 1 - beta2**step
-                step_size = lr / bias_correction1
-                denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(eps)
-                param.addcdiv_(exp_avg, denom, value=-step_size)
+                params.append(param)
+                grads.append(grad)
+                avgs.append(state["exp_avg"])
+                avg_sqs.append(state["exp_avg_sq"])
+                steps.append(state["step"])
+            if params:
+                _update(group, params, grads, avgs, avg_sqs, steps)
         return loss
+
+
+def _update(group, params, grads, avgs, avg_sqs, steps):
+    """One AdamW update of a group's parameters: torch's fused kernel where
+    it runs (as ``torch.optim.AdamW(fused=True)``: a fifth of the time of
+    the per-tensor updates for the CNN's ten tensors), else torch's
+    single-tensor arithmetic in ``torch._foreach_*`` calls."""
+    torch._foreach_add_(steps, 1)
+    batches = {}
+    for tensors in zip(params, grads, avgs, avg_sqs, steps, strict=True):
+        param = tensors[0]
+        fused = _fused_runs(param.device.type, param.dtype) and _same_layout(
+            tensors[:4]
+        )
+        key = (param.device, param.dtype, fused)
+        batches.setdefault(key, []).append(tensors)
+    for (_, _, fused), batch in batches.items():
+        lists = [list(t) for t in zip(*batch, strict=True)]
+        (_update_fused if fused else _update_foreach)(group, *lists)
+
+
+def _same_layout(tensors):
+    """The fused kernel walks the four tensors' memory in step, ignoring
+    strides: only for dense tensors laid out alike (a channels-last weight
+    with a contiguous gradient came out wrong)."""
+    param = tensors[0]
+    dense = param.is_contiguous() or (
+        param.dim() == 4 and param.is_contiguous(memory_format=torch.channels_last)
+    )
+    return dense and all(t.stride() == param.stride() for t in tensors[1:])
+
+
+def _update_fused(group, params, grads, avgs, avg_sqs, steps):
+    beta1, beta2 = group["betas"]
+    torch._fused_adamw_(
+        params, grads, avgs, avg_sqs, [], steps,
+        lr=group["lr"], beta1=beta1, beta2=beta2,
+        weight_decay=group["weight_decay"], eps=group["eps"],
+        amsgrad=False, maximize=False,
+    )  # fmt: skip
+
+
+def _update_foreach(group, params, grads, avgs, avg_sqs, steps):
+    """``torch.optim.AdamW``'s single-tensor update (the same numbers), one
+    ``torch._foreach_*`` call per operation for all the tensors."""
+    lr, (beta1, beta2) = group["lr"], group["betas"]
+    eps, weight_decay = group["eps"], group["weight_decay"]
+    counts = [step.item() for step in steps]
+    if weight_decay != 0:
+        torch._foreach_mul_(params, 1 - lr * weight_decay)
+    torch._foreach_lerp_(avgs, grads, 1 - beta1)
+    torch._foreach_mul_(avg_sqs, beta2)
+    torch._foreach_addcmul_(avg_sqs, grads, grads, value=1 - beta2)
+    denom = torch._foreach_sqrt(avg_sqs)
+    torch._foreach_div_(denom, [(1 - beta2**n) ** 0.5 for n in counts])
+    torch._foreach_add_(denom, eps)
+    torch._foreach_addcdiv_(params, avgs, denom, [-lr / (1 - beta1**n) for n in counts])
+
+
+@functools.cache
+def _fused_runs(device_type, dtype):
+    """Whether this torch has the fused AdamW kernel for ``device_type`` and
+    ``dtype`` (the CPU's since torch 2.4), tried once on a spare tensor."""
+    if not hasattr(torch, "_fused_adamw_") or not dtype.is_floating_point:
+        return False
+    try:
+        probe = [torch.zeros(1, dtype=dtype, device=device_type) for _ in range(4)]
+        step = [torch.zeros((), device=device_type)]
+        torch._fused_adamw_(
+            probe[:1], probe[1:2], probe[2:3], probe[3:], [], step,
+            lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+            amsgrad=False, maximize=False,
+        )  # fmt: skip
+    except (RuntimeError, NotImplementedError, TypeError):
+        return False
+    return True

@@ -2,6 +2,7 @@
 
 from ._files import atomic_write
 from ._layout import channels_first, image_layout, to_channels_first
+from ._memory import settle_allocator
 from ._output import flat_for_container, same_feature_names_out
 from ._parallel import (
     announce_fit,
@@ -32,6 +33,7 @@ __all__ = [
     "round_robin_device",
     "same_feature_names_out",
     "sample_shape",
+    "settle_allocator",
     "thread_budget",
     "to_channels_first",
     "validate_images",
