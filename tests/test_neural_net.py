@@ -441,3 +441,29 @@ def test_training_mode_is_set_on_every_submodule(data):
     clf.module_.head[-1].train()
     clf._set_training(False)
     assert not any(m.training for m in clf.module_.modules())
+
+
+def test_a_module_with_its_own_train_is_always_switched(data):
+    # A module's own train() may do more than set flags: it is called on
+    # every switch, as skorch does, even with every flag already set.
+    calls = []
+
+    class Counting(nn.Module):
+        def __init__(self, in_shape, n_classes):
+            super().__init__()
+            self.linear = nn.Linear(int(np.prod(in_shape)), n_classes)
+
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+        def forward(self, x):
+            return self.linear(x.flatten(1))
+
+    X_tr, _, y_tr, _ = data
+    clf = CNNClassifier(module=Counting, max_epochs=1, batch_size=50, augment=None)
+    clf.fit(X_tr[:100], y_tr[:100])
+    calls.clear()
+    clf._set_training(True)
+    clf._set_training(True)
+    assert calls == [True, True]

@@ -25,6 +25,8 @@ from ._precision import MixedPrecision
 
 __all__ = ["TrainingMixin"]
 
+_MODULE_TRAIN = nn.Module.train
+
 
 class TrainingMixin:
     """The training-step hooks of :class:`BaseImageClassifier`."""
@@ -140,11 +142,14 @@ class TrainingMixin:
     def _set_training(self, training=True):
         # skorch sets the mode of every module on every batch (twice per
         # training step here); Module.train walks and re-assigns them all,
-        # about 2% of a default CNN fit. Only modules not all in the mode.
+        # about 2% of a default CNN fit. Skipped only where every submodule
+        # is in the mode already and none has a train() of its own (which
+        # may do more, as TransferModule's keeps its backbone frozen).
         for name in self._modules + self._criteria:
             module = getattr(self, name + "_")
             if isinstance(module, nn.Module) and any(
-                m.training != training for m in module.modules()
+                m.training != training or type(m).train is not _MODULE_TRAIN
+                for m in module.modules()
             ):
                 module.train(training)
 
