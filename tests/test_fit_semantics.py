@@ -688,3 +688,70 @@ def test_declared_image_shape_that_matches_is_used(data):
     ]:
         clf = CNNClassifier(**FAST, image_shape=declared).fit(X, y_tr[:40])
         assert clf.image_shape_ == (1, 28, 28)
+
+
+# ------------------------------------ found by a new-user trial, 2026-12-05
+def test_partial_fit_after_an_early_stopped_fit_starts_its_own_cycle(data):
+    # fit planned 60 epochs and stopped after a few: partial_fit then went
+    # on with fit's cycle, dozens of calls in its warm-up.
+    X_tr, _, y_tr, _ = data
+    params = dict(FAST, max_epochs=60, early_stopping=True, n_iter_no_change=1)
+    clf = CNNClassifier(**params, tol=10.0).fit(X_tr[:500], y_tr[:500])
+    assert len(clf.history) < 60
+    schedule = dict(clf.callbacks_)["lr_schedule"]
+    clf.partial_fit(X_tr[500:600], y_tr[500:600])
+    assert schedule.total_ == clf.max_epochs_ * clf.steps_per_epoch_ + 1
+
+
+def test_a_refused_cold_fit_leaves_no_half_fitted_model(data):
+    # The input statistics and a re-initialised network were kept when the
+    # optimizer could not be built: predict answered from untrained weights.
+    X_tr, X_te, y_tr, _ = data
+    clf = CNNClassifier(**FAST).fit(X_tr[:100], y_tr[:100])
+    clf.set_params(optimizer__weight_decay="abc")
+    with pytest.raises(ValueError, match="optimizer"):
+        clf.fit(X_tr[100:200] / 2, y_tr[100:200])
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        clf.predict(X_te[:5])
+    clf.set_params(optimizer__weight_decay=0.01).fit(X_tr[:100], y_tr[:100])
+    clf.predict(X_te[:5])
+
+
+def test_a_good_optimizer_value_after_a_bad_one_can_be_saved(data, tmp_path):
+    from sklearn_mnist import load, save
+
+    X_tr, X_te, y_tr, _ = data
+    clf = CNNClassifier(**FAST).fit(X_tr[:100], y_tr[:100])
+    clf.set_params(optimizer__eps=-1)
+    with pytest.raises(ValueError, match="optimizer"):
+        save(clf, tmp_path / "bad.skmnist")
+    clf.set_params(optimizer__eps=1e-8)
+    assert clf.optimizer_.param_groups[0]["eps"] == 1e-8
+    loaded = load(save(clf, tmp_path / "good.skmnist"))
+    np.testing.assert_allclose(loaded.predict_proba(X_te[:5]), clf.predict_proba(X_te[:5]))
+
+
+def test_the_schedule_counts_the_batches_of_iterator_train_batch_size(data):
+    # The plan counted batches of batch_size while batches of
+    # iterator_train__batch_size were drawn: 9 cycles in one fit.
+    X_tr, _, y_tr, _ = data
+    rates = _RateLog()
+    params = dict(FAST, iterator_train__batch_size=8, callbacks=[("r", rates)])
+    clf = CNNClassifier(**params).fit(X_tr[:300], y_tr[:300])
+    assert clf.steps_per_epoch_ == 300 // 8 + 1
+    fit_rates = rates.calls_[0]
+    assert np.argmax(fit_rates) < len(fit_rates) // 2
+    assert fit_rates[-1] < clf.lr / 100  # one cycle, annealed at the end
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(optimizer__betas=(0.9,)), dict(optimizer__betas=(0.9, 0.99, 0.5)),
+     dict(iterator_train__batch_size=True), dict(optimizer__lr=True)],
+    ids=lambda p: f"{next(iter(p))}={next(iter(p.values()))}",
+)  # fmt: skip
+def test_odd_values_that_passed_are_refused_at_fit(params, data):
+    X_tr, _, y_tr, _ = data
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=name.split("__")[0]):
+        CNNClassifier(**FAST, **params).fit(X_tr[:100], y_tr[:100])

@@ -31,7 +31,12 @@ from ._inputs import (
     fit_label_encoder,
 )
 from ._optim import AdamW
-from ._params import BASE_CONSTRAINTS, check_parameters, skorch_can_build
+from ._params import (
+    BASE_CONSTRAINTS,
+    check_batch_size,
+    check_parameters,
+    skorch_can_build,
+)
 from ._persist import save_safetensors
 from ._plan import AutoDefaults, plan_training
 from ._training import TrainingMixin
@@ -559,6 +564,9 @@ class BaseImageClassifier(
                 self.optimizer(*args, **kwargs)
         except ValueError:
             self.__dict__.setdefault("_stale", set()).add("optimizer")
+            return
+        if "optimizer" in self.__dict__.get("_stale", ()):
+            self._rebuild({"optimizer"})  # good values again: build it now
 
     def _get_param_names(self):
         # skorch lists every __dict__ key not ending in "_", which includes its
@@ -583,12 +591,16 @@ class BaseImageClassifier(
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _n_train(self, n_samples):
+        """The samples a fit on ``n_samples`` trains on (early stopping holds
+        out ``validation_fraction``)."""
+        if self.early_stopping:
+            return max(1, int(n_samples * (1 - self.validation_fraction)))
+        return n_samples
+
     def _plan(self, n_samples):
         """Resolve ``"auto"`` batch size, epochs and augmentation for this fit."""
-        n_train = n_samples
-        if self.early_stopping:
-            n_train = max(1, int(n_samples * (1 - self.validation_fraction)))
-        plan = plan_training(self, n_train, self.auto_defaults)
+        plan = plan_training(self, self._n_train(n_samples), self.auto_defaults)
         self.batch_size_ = plan.batch_size
         self.max_epochs_ = plan.epochs
         self.steps_per_epoch_ = plan.steps_per_epoch
@@ -662,6 +674,16 @@ class BaseImageClassifier(
         warm = self.warm_start and self.__sklearn_is_fitted__()
         if warm:
             self._rebuild_stale()
+            return self._fit(X, y, sample_weight, warm, **fit_params)
+        try:
+            return self._fit(X, y, sample_weight, warm, **fit_params)
+        except BaseException:
+            # A fit from scratch that fails leaves no half-fitted model (new
+            # input statistics, a re-initialised network) for predict to use.
+            self.__dict__.pop("label_encoder_", None)
+            raise
+
+    def _fit(self, X, y, sample_weight, warm, **fit_params):
         name = type(self).__name__
         X = self._validate_X(X, reset=not warm)
         if warm:
@@ -681,6 +703,9 @@ class BaseImageClassifier(
                     callback.initialize()  # each warm fit is a new cycle
         with self._fitting(offset=len(self.history) if warm else 0):
             super().fit(self._dataset(X, codes, weight), codes, **fit_params)
+        for _, callback in self.callbacks_:
+            if isinstance(callback, OneCycle):
+                callback.initialize()  # the cycle ends with the fit (early stop)
         return self
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
@@ -743,7 +768,8 @@ class BaseImageClassifier(
         # whole fit; here the calls are the user's: a cycle spans the
         # classifier's large-data epochs in calls (a floor-sized cycle of many
         # calls kept dozens of calls in its warm-up, at a 25th of lr).
-        self.steps_per_epoch_ = max(1, math.ceil(len(X) / self.batch_size_))
+        batch_size = check_batch_size(self, "iterator_train")
+        self.steps_per_epoch_ = max(1, math.ceil(self._n_train(len(X)) / batch_size))
         if self.max_epochs == "auto":
             self.max_epochs_ = self.auto_defaults.epochs
         # Each call draws new batches and distortions (the seed moves on).

@@ -52,7 +52,7 @@ class AdamW(torch.optim.Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if not eps >= 0:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        if not all(0 <= b < 1 for b in betas):
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"Invalid beta parameters: {betas}")
         if not weight_decay >= 0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")

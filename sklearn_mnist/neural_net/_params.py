@@ -182,6 +182,11 @@ def check_batch_size(net, prefix):
     if key not in vars(net):
         return net.batch_size_
     value = vars(net)[key]
+    if isinstance(value, bool):  # an Integral to scikit-learn
+        raise ValueError(
+            f"The '{key}' parameter of {type(net).__name__} must be an int >= 1, "
+            f"got {value!r}"
+        )
     validate_parameter_constraints(
         {key: [Interval(Integral, 1, None, closed="left")]},
         {key: value},
@@ -207,6 +212,10 @@ def check_component_arguments(net):
     is refused at fit, also on a warm start that builds nothing."""
     name = type(net).__name__
     lr = vars(net).get("optimizer__lr")
+    if isinstance(lr, bool):
+        raise ValueError(
+            f"The 'optimizer__lr' parameter of {name} must be a float > 0, got {lr!r}"
+        )
     if lr is not None:
         validate_parameter_constraints(
             {"optimizer__lr": [Interval(Real, 0, None, closed="neither")]},

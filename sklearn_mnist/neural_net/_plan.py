@@ -114,7 +114,9 @@ def plan_training(net, n_train, defaults):
         batch_size = defaults.auto_batch_size(n_train)
     else:
         batch_size = int(net.batch_size)
-    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    # Batches are drawn in iterator_train__batch_size where that is set.
+    drawn = vars(net).get("iterator_train__batch_size", batch_size)
+    steps_per_epoch = max(1, math.ceil(n_train / drawn))
     if net.max_epochs == "auto":
         floor = defaults.step_floor(n_train)
         epochs = max(defaults.epochs, math.ceil(floor / steps_per_epoch))

@@ -148,7 +148,9 @@ class TrainingMixin:
         for name in self._modules + self._criteria:
             module = getattr(self, name + "_")
             if isinstance(module, nn.Module) and any(
-                m.training != training or type(m).train is not _MODULE_TRAIN
+                m.training != training
+                or type(m).train is not _MODULE_TRAIN
+                or "train" in vars(m)
                 for m in module.modules()
             ):
                 module.train(training)
