@@ -728,7 +728,9 @@ def test_a_good_optimizer_value_after_a_bad_one_can_be_saved(data, tmp_path):
     clf.set_params(optimizer__eps=1e-8)
     assert clf.optimizer_.param_groups[0]["eps"] == 1e-8
     loaded = load(save(clf, tmp_path / "good.skmnist"))
-    np.testing.assert_allclose(loaded.predict_proba(X_te[:5]), clf.predict_proba(X_te[:5]))
+    np.testing.assert_allclose(
+        loaded.predict_proba(X_te[:5]), clf.predict_proba(X_te[:5])
+    )
 
 
 def test_the_schedule_counts_the_batches_of_iterator_train_batch_size(data):

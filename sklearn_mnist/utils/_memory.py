@@ -14,9 +14,11 @@ against 8.2-9.1 s with the allocator settled (``benchmarks/RESULTS.md``).
 Freeing one mmapped block of just under 32 MiB (glibc's largest dynamic
 threshold on 64-bit systems) puts the thresholds where they would settle:
 mmap at 32 MiB, trim at 64 MiB. This is glibc's own adjustment, triggered once
-per process, not a setting: an ``M_MMAP_THRESHOLD`` / ``MALLOC_MMAP_THRESHOLD_``
-the user set turns it off and is left alone, and the block is never touched
-(no memory is used). Elsewhere (macOS, Windows, musl) nothing is done.
+per process, not a setting: a threshold, top pad or mmap count the user set
+(``mallopt``, ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
+``MALLOC_TOP_PAD_``, ``MALLOC_MMAP_MAX_`` or their ``GLIBC_TUNABLES``) turns
+glibc's adjustment off and is left alone, and the block is never touched (no
+memory is used). Elsewhere (macOS, Windows, musl) nothing is done.
 """
 
 import ctypes
