@@ -1,6 +1,8 @@
 import os
 import pathlib
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -28,6 +30,22 @@ def shared_mnist_dir():
     if not (path / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real MNIST files not found in {path} (shared/data/mnist absent)")
     return path
+
+
+@pytest.fixture
+def fresh_python():
+    """Run Python code in a new interpreter (this one's executable) and return
+    what it printed; a non-zero exit fails with the child's stderr."""
+
+    def run(code, *args, env=None, timeout=None):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *map(str, args)],
+            capture_output=True, text=True, env=env, timeout=timeout,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run
 
 
 @pytest.fixture

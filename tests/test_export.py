@@ -3,7 +3,6 @@ onnxruntime, its metadata, and the errors."""
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -296,7 +295,7 @@ def test_missing_onnx_gives_the_pip_command(mlp_pipe, tmp_path, monkeypatch):
         export_onnx(mlp_pipe, tmp_path / "x.onnx")
 
 
-def test_package_imports_without_onnx():
+def test_package_imports_without_onnx(fresh_python):
     code = (
         "import sys\n"
         "class Block:\n"
@@ -309,10 +308,7 @@ def test_package_imports_without_onnx():
         "assert not {'onnx', 'onnxruntime', 'onnxscript'} & set(sys.modules)\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 0, done.stderr
+    fresh_python(code, env=env)
 
 
 # ------------------------------------------------------------------ real MNIST

@@ -2,8 +2,6 @@ import gzip
 import json
 import os
 import struct
-import subprocess
-import sys
 import threading
 import tracemalloc
 import zlib
@@ -195,25 +193,18 @@ print(json.dumps(dict(rss=rss, traced=traced, seconds=seconds, error=error)))
 """
 
 
-def _load_in_subprocess(path):
+def _load_in_subprocess(fresh_python, path):
     pytest.importorskip("resource")
-    out = subprocess.run(
-        [sys.executable, "-c", _PEAK_SCRIPT, _idx.__file__, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(out.stdout)
+    return json.loads(fresh_python(_PEAK_SCRIPT, _idx.__file__, path, timeout=120))
 
 
 @pytest.mark.parametrize("kind, n_mib", [("single-stream", 256), ("members", 1024)])
-def test_gzip_bomb_fails_fast_in_little_memory(tmp_path, kind, n_mib):
+def test_gzip_bomb_fails_fast_in_little_memory(fresh_python, tmp_path, kind, n_mib):
     # Header: 3 uint8 values; then 256 MiB / 1 GiB of zeros from a 0.3 / 1 MB file.
     path = tmp_path / "bomb-idx1-ubyte.gz"
     BOMBS[kind](path, _SMALL_IDX, n_mib)
     assert path.stat().st_size < n_mib * 1100
-    result = _load_in_subprocess(path)
+    result = _load_in_subprocess(fresh_python, path)
     assert result["error"] is not None and "trailing garbage" in result["error"]
     print(
         f"{kind} bomb inflating to {n_mib} MiB: peak resident memory "
@@ -225,13 +216,13 @@ def test_gzip_bomb_fails_fast_in_little_memory(tmp_path, kind, n_mib):
     assert result["seconds"] < 2.0
 
 
-def test_large_file_loads_in_little_extra_memory(tmp_path):
+def test_large_file_loads_in_little_extra_memory(fresh_python, tmp_path):
     # 64 MiB of float64 gzipped: about the array itself, not 2-3 times it.
     array = np.zeros((8, 1024, 1024), dtype=np.float64)
     array[:, 0, 0] = np.arange(8)
     path = tmp_path / "big.gz"
     save_idx(path, array)
-    result = _load_in_subprocess(path)
+    result = _load_in_subprocess(fresh_python, path)
     assert result["error"] is None
     assert result["rss"] < array.nbytes + 16 * _MIB
     assert result["traced"] < array.nbytes + 4 * _MIB

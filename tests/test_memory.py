@@ -6,7 +6,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 
 import pytest
@@ -43,18 +42,15 @@ print(json.dumps({"dynamic": dynamic, "done": done, "big": mmapped(16 << 20)}))
 _MALLOC_SETTINGS = ("MALLOC_", "GLIBC_TUNABLES")
 
 
-def _mmapped(mode, **malloc_env):
+def _mmapped(fresh_python, mode, **malloc_env):
     """The child's answers, in an environment without malloc settings but
     ``malloc_env``."""
     from sklearn_mnist.utils import _memory
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(_MALLOC_SETTINGS)}
     env.update(malloc_env)
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, _memory.__file__],
-        capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    out = fresh_python(_CHILD, mode, _memory.__file__, env=env)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _machine():
@@ -70,13 +66,14 @@ def _machine():
     )
 
 
-def test_settled_allocator_serves_training_sized_blocks_from_its_heap():
+def test_settled_allocator_serves_training_sized_blocks_from_its_heap(fresh_python):
     # Unsettled, a 16 MiB block after a freed 1 MiB one is still given fresh
     # pages by the kernel (and given back on free): a training step's blocks
     # were faulted in anew step after step, 1-2 million faults in the first
     # fit on full MNIST (benchmarks/RESULTS.md). A count of faults is not
     # tested here: it depends on the machine's load.
-    plain, settled = _mmapped("plain"), _mmapped("settled")
+    plain = _mmapped(fresh_python, "plain")
+    settled = _mmapped(fresh_python, "settled")
     if not plain["dynamic"]:
         pytest.skip(
             "glibc's dynamic mmap threshold is not in effect on this machine "
@@ -86,22 +83,22 @@ def test_settled_allocator_serves_training_sized_blocks_from_its_heap():
     assert settled == {"dynamic": True, "done": True, "big": False}, _machine()
 
 
-def test_malloc_threshold_set_by_the_user_is_left_alone():
+def test_malloc_threshold_set_by_the_user_is_left_alone(fresh_python):
     # A threshold the user set turns glibc's adjustment off; settling does
     # not override it: a 16 MiB block above a 1 MiB threshold stays mmapped.
-    settled = _mmapped("settled", MALLOC_MMAP_THRESHOLD_=str(1 << 20))
+    settled = _mmapped(fresh_python, "settled", MALLOC_MMAP_THRESHOLD_=str(1 << 20))
     assert settled["done"] is True and settled["big"] is True, _machine()
     tunable = _mmapped(
-        "settled", GLIBC_TUNABLES=f"glibc.malloc.mmap_threshold={1 << 20}"
+        fresh_python, "settled", GLIBC_TUNABLES=f"glibc.malloc.mmap_threshold={1 << 20}"
     )
     assert tunable["big"] is True, _machine()
     # Any other malloc setting turns the adjustment off as well (the default
     # 128 KiB threshold then stays), and settling leaves it so.
-    top_pad = _mmapped("settled", MALLOC_TOP_PAD_="0")
+    top_pad = _mmapped(fresh_python, "settled", MALLOC_TOP_PAD_="0")
     assert top_pad == {"dynamic": False, "done": True, "big": True}, _machine()
 
 
-def test_fit_settles_the_allocator():
+def test_fit_settles_the_allocator(fresh_python):
     code = (
         "import numpy as np\n"
         "from sklearn_mnist import MLPNetClassifier\n"
@@ -110,7 +107,4 @@ def test_fit_settles_the_allocator():
         "MLPNetClassifier(max_epochs=1).fit(X, y)\n"
         "print(settle_allocator.cache_info().currsize)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip().splitlines()[-1] == "1"
+    assert fresh_python(code).strip().splitlines()[-1] == "1"

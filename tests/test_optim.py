@@ -1,9 +1,6 @@
 """The package's AdamW against torch.optim.AdamW (the reference), and the
 first-use cost it avoids."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
 from hypothesis import given, settings
@@ -141,7 +138,7 @@ def test_works_with_torch_schedulers_and_param_groups():
         AdamW([{"params": model[0].parameters()}, {"params": model[0].parameters()}])
 
 
-def test_does_not_import_the_torch_compiler():
+def test_does_not_import_the_torch_compiler(fresh_python):
     code = (
         "import sys, torch\n"
         "from sklearn_mnist.neural_net import AdamW\n"
@@ -149,7 +146,4 @@ def test_does_not_import_the_torch_compiler():
         "p.sum().backward(); opt.step(); opt.zero_grad()\n"
         "print('torch._dynamo' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code).strip() == "False"

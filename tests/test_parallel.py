@@ -2,8 +2,6 @@
 is left in the temporary folder."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -38,7 +36,7 @@ print(search.cv_results_["mean_test_score"].max(), len(left))
 
 
 @pytest.mark.parametrize("limit", [1, None])
-def test_grid_search_in_loky_workers(limit):
+def test_grid_search_in_loky_workers(fresh_python, limit):
     """OMP_NUM_THREADS set by the user for the process caps every fit in its
     loky workers; without it, fits share the cores. Nothing is left behind."""
     env = {
@@ -48,11 +46,7 @@ def test_grid_search_in_loky_workers(limit):
     }
     if limit is not None:
         env["OMP_NUM_THREADS"] = str(limit)
-    out = subprocess.run(
-        [sys.executable, "-c", _SEARCH], env=env, capture_output=True, text=True,
-        check=True,
-    )  # fmt: skip
-    max_threads, leftovers = out.stdout.split()
+    max_threads, leftovers = fresh_python(_SEARCH, env=env).split()
     if limit is not None:
         assert float(max_threads) == limit  # the user's limit, always
     else:
