@@ -698,15 +698,17 @@ class BaseImageClassifier(
             self._fit_input_stats(X, weight)
         self._plan(len(X))
         if warm:
-            for _, callback in self.callbacks_:
-                if isinstance(callback, OneCycle):
-                    callback.initialize()  # each warm fit is a new cycle
+            self._restart_cycle()  # each warm fit is a new cycle
         with self._fitting(offset=len(self.history) if warm else 0):
             super().fit(self._dataset(X, codes, weight), codes, **fit_params)
+        self._restart_cycle()  # the cycle ends with the fit (early stop)
+        return self
+
+    def _restart_cycle(self):
+        """The learning-rate cycle starts anew at the next training step."""
         for _, callback in self.callbacks_:
             if isinstance(callback, OneCycle):
-                callback.initialize()  # the cycle ends with the fit (early stop)
-        return self
+                callback.initialize()
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """One pass over ``(X, y)``, continuing from the current network.
