@@ -16,7 +16,7 @@ class CNNClassifier(BaseImageClassifier):
     16-32, a 128-unit hidden layer, batch norm), AdamW with a one-cycle
     learning-rate schedule peaking at ``lr``; with ``"auto"`` training length 3
     epochs of batches of 256 on large data (about 99.1-99.2% test accuracy on full
-    MNIST in about 10 s on a shared 2-core CPU, 9-14 s by the day), but at least 1,250
+    MNIST in about 10 s on a shared 2-core CPU, 6-14 s by the day), but at least 1,250
     optimizer steps of batches of 128 on up to 25,000 images (as many samples' worth
     in proportionally fewer batches of 256 above); on up to 20,000 training images,
     regularisation: random affine augmentation of image batches and the module's
