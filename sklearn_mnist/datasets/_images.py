@@ -330,7 +330,7 @@ def read_image(path, size=None, mode="L", max_pixels=DEFAULT_MAX_PIXELS):
 def _progress(items, verbose, total=None):
     if not verbose:
         return items
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(items, total=total, desc="Reading images", unit="img", file=sys.stderr)
 
