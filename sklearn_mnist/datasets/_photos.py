@@ -23,8 +23,9 @@ def _render(digit, rng, rotation, jpeg_quality):
     ink = Image.fromarray(digit.astype(np.float32) / 255.0, "F")
     side = int(round(digit.shape[0] * rng.uniform(1.6, 3.6)))
     ink = ink.resize((side, side), Image.Resampling.BICUBIC)
-    ink = ink.rotate(rng.uniform(-rotation, rotation), Image.Resampling.BILINEAR,
-                     expand=True)
+    ink = ink.rotate(
+        rng.uniform(-rotation, rotation), Image.Resampling.BILINEAR, expand=True
+    )
     mask = np.clip(np.asarray(ink), 0.0, 1.0)
     h, w = mask.shape
     height = int(round(h * rng.uniform(1.2, 2.0)))
@@ -55,8 +56,9 @@ def _render(digit, rng, rotation, jpeg_quality):
         return np.asarray(jpeg.convert("RGB"))
 
 
-def make_photo_digits(images, *, rotation=8.0, jpeg_quality=(50, 90),
-                      random_state=None):
+def make_photo_digits(
+    images, *, rotation=8.0, jpeg_quality=(50, 90), random_state=None
+):
     """Render MNIST-style digits as photo-like colour pictures of ink on paper.
 
     Each digit (white on black, as MNIST) is scaled up 1.6-3.6 times (bicubic),

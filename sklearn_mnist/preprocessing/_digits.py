@@ -130,7 +130,8 @@ def _remove_illumination(grey):
     level = _otsu(sample)
     if level is None:
         return grey
-    background = sample < level
+    # the paper: below the threshold and away from the ink's soft edges
+    background = ~ndimage.binary_dilation(sample >= level, iterations=2)
     if background.sum() < 12:
         return grey
     ys = yy[background].astype(np.float64) / h - 0.5
@@ -145,7 +146,11 @@ def _remove_illumination(grey):
     y = (np.arange(h, dtype=np.float64) / h - 0.5)[:, None]
     x = (np.arange(w, dtype=np.float64) / w - 0.5)[None, :]
     surface = (
-        coef[0] + coef[1] * x + coef[2] * y + coef[3] * x * x + coef[4] * x * y
+        coef[0]
+        + coef[1] * x
+        + coef[2] * y
+        + coef[3] * x * x
+        + coef[4] * x * y
         + coef[5] * y * y
     )
     return (grey - surface).astype(np.float32)
@@ -242,6 +247,7 @@ def normalize_digit(
         return frame
     near_ink = ndimage.binary_dilation(ink, iterations=near)
     grey = np.clip((grey - paper) / (top - paper), 0.0, 1.0) * near_ink
+    grey[grey < 0.5 / 255] = 0.0  # below half a grey level: rounding residue
     digit = _crop(grey, near_ink & (grey > 0))
     if deskew:
         digit = _crop(_deskew(digit))
@@ -330,7 +336,10 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         "box": [Interval(numbers.Integral, 1, None, closed="left")],
         "invert": [StrOptions({"auto"}), "boolean"],
         "illumination": ["boolean"],
-        "threshold": [StrOptions({"otsu"}), Interval(numbers.Real, 0, 1, closed="left")],
+        "threshold": [
+            StrOptions({"otsu"}),
+            Interval(numbers.Real, 0, 1, closed="left"),
+        ],
         "min_component": [Interval(numbers.Real, 0, 1, closed="left")],
         "deskew": ["boolean"],
         "center": [StrOptions({"mass", "box"})],
@@ -404,8 +413,12 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
                     raise ValueError("DigitNormalizer got no images (0 samples)")
                 return arrays, False
         arrays = check_array(
-            arrays, allow_nd=True, dtype="numeric", ensure_all_finite=True,
-            force_writeable=False, copy=False,
+            arrays,
+            allow_nd=True,
+            dtype="numeric",
+            ensure_all_finite=True,
+            force_writeable=False,
+            copy=False,
         )
         if arrays.ndim == 2:
             _, h, w = infer_image_shape(arrays.shape[1], self.image_shape)
