@@ -6,7 +6,10 @@ from ._augment import (
     random_affine_matrices,
     warp_affine,
 )
+from ._corrupt import Corruption
+from ._digits import DigitNormalizer
 from ._elastic import ElasticDistortion
+from ._files import ImageFileReader
 from ._flatten import Flatten
 from ._normalizer import Normalizer255
 from ._resample import AugmentResampler
@@ -14,8 +17,11 @@ from ._resample import AugmentResampler
 __all__ = [
     "AugmentResampler",
     "BaseAugmenter",
+    "Corruption",
+    "DigitNormalizer",
     "ElasticDistortion",
     "Flatten",
+    "ImageFileReader",
     "Normalizer255",
     "RandomAffineAugmenter",
     "random_affine_matrices",
