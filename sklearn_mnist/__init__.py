@@ -13,12 +13,6 @@ from .export import export_onnx
 from .metrics import evaluate
 from .neural_net import CNNClassifier, MLPNetClassifier, TransferClassifier
 from .persistence import load, save
-from .reject import (
-    RejectOptionClassifier,
-    coverage_risk_curve,
-    ood_auroc,
-    selective_accuracy,
-)
 from .preprocessing import (
     Corruption,
     DigitNormalizer,
@@ -27,6 +21,12 @@ from .preprocessing import (
     ImageFileReader,
     Normalizer255,
     RandomAffineAugmenter,
+)
+from .reject import (
+    RejectOptionClassifier,
+    coverage_risk_curve,
+    ood_auroc,
+    selective_accuracy,
 )
 
 __version__ = "0.1.0.dev0"

@@ -4,8 +4,9 @@ Loading trusts, in addition to what skops trusts by default (scikit-learn's
 estimators and their internals, NumPy and SciPy containers):
 
 - the package's estimators and transformers (every ``BaseEstimator`` exported by
-  ``sklearn_mnist.preprocessing``, ``sklearn_mnist.adversarial`` and
-  ``sklearn_mnist.neural_net``) and its skorch callbacks;
+  ``sklearn_mnist.preprocessing``, ``sklearn_mnist.adversarial``,
+  ``sklearn_mnist.neural_net`` and ``sklearn_mnist.reject``) and its skorch
+  callbacks;
 - as *classes only*, never as instances: the package's classifiers, its torch
   modules (``MLPModule``, ``CNNModule``, ``TransferModule``), its ``AdamW``
   and the torch /
@@ -50,9 +51,9 @@ def type_name(cls):
 
 
 def _package_classes():
-    from .. import adversarial, neural_net, preprocessing
+    from .. import adversarial, neural_net, preprocessing, reject
 
-    for package in (preprocessing, adversarial, neural_net):
+    for package in (preprocessing, adversarial, neural_net, reject):
         for name in package.__all__:
             obj = getattr(package, name)
             if isinstance(obj, type):

@@ -17,7 +17,7 @@ from sklearn.model_selection import (
     check_cv,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
@@ -335,9 +335,14 @@ callable, default="max_proba"
                 f"coverage={self.coverage!r}, max_risk={self.max_risk!r})"
             )
         check_score_supported(self.trust_score, self.estimator)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None"
+            )
         if isinstance(y, list | tuple) or getattr(y, "ndim", 1) != 1:
             y = column_or_1d(y, warn=True)
-        y = np.asarray(y)
+        X, y = indexable(X, np.asarray(y))
         check_consistent_length(X, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -456,7 +461,7 @@ callable, default="max_proba"
                     "confident ones): every sample will be rejected. Use more "
                     "calibration data (cv), a larger max_risk or a lower confidence",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         weight = np.ones(len(scores)) if weight is None else weight
         accepted = scores >= self.threshold_
