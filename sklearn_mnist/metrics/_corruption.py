@@ -90,7 +90,7 @@ def corruption_robustness(
     >>> from sklearn_mnist import CNNClassifier, load_mnist_sample
     >>> from sklearn_mnist.metrics import corruption_robustness
     >>> X, y = load_mnist_sample(return_X_y=True)
-    >>> clf = CNNClassifier(max_epochs=1, random_state=0).fit(X[::5], y[::5])
+    >>> clf = CNNClassifier(max_epochs=1, random_state=0).fit(X[::10], y[::10])
     >>> result = corruption_robustness(
     ...     clf, X[1::25], y[1::25], kinds=["fog", "rotate"], severities=(1, 5),
     ...     random_state=0)
@@ -164,9 +164,7 @@ def plot_corruption_robustness(result, *, ax=None, title=None):
     new_figure = ax is None
     kinds = list(result.kinds)
     if new_figure:
-        _, ax = plt.subplots(
-            figsize=(6, 1.5 + 0.28 * len(kinds)), layout="constrained"
-        )
+        _, ax = plt.subplots(figsize=(6, 1.5 + 0.28 * len(kinds)), layout="constrained")
     rows = np.arange(len(kinds))
     ax.barh(rows, 100 * result.kind_accuracy, color="tab:blue", alpha=0.6,
             label=f"{result.estimator_name}: mean over severities")  # fmt: skip

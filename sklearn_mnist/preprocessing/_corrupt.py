@@ -500,8 +500,8 @@ def zigzag_points(c0, c1, r0, r1, a=2.0, b=2.0):
     max_c = (2 * a) * (d // (2 * a))
     if d != max_c:
         points.append((d, points[-1][1] / (2 * (d - max_c))))
-    cs, rs = np.array([[np.cos(theta), -np.sin(theta)],
-                       [np.sin(theta), np.cos(theta)]]) @ np.array(points).T  # fmt: skip
+    cos, sin = np.cos(theta), np.sin(theta)
+    cs, rs = np.array([[cos, -sin], [sin, cos]]) @ np.array(points).T
     return cs + c0, rs + r0
 
 
@@ -702,7 +702,7 @@ class Corruption(BaseAugmenter):
     >>> Xc = Corruption("gaussian_blur", severity=2, random_state=0).corrupt(X)
     >>> Xc.shape, Xc.dtype.name, int(Xc[0, 14, 10]) > 0
     ((4, 28, 28), 'uint8', True)
-    >>> Corruption("fog").corrupt(X / 255).max() <= 1.0  # 0..1 floats stay so
+    >>> float(Corruption("fog").corrupt(X / 255).max()) <= 1.0  # 0..1 stays 0..1
     True
     """
 
