@@ -321,3 +321,28 @@ def test_make_photo_digits(sample):
         make_photo_digits(X, jpeg_quality=(90, 50))
     with pytest.raises(ValueError, match="square"):
         make_photo_digits(np.zeros((2, 30)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    means=st.tuples(st.floats(0, 0.5), st.floats(0.5, 1)),
+    sizes=st.tuples(st.integers(5, 3000), st.integers(5, 3000)),
+    seed=st.integers(0, 2**16),
+)
+def test_otsu_equals_scikit_image(means, sizes, seed):
+    """The hand-written threshold (bincount histogram) is scikit-image's
+    ``threshold_otsu`` on the same 256-bin histogram."""
+    from skimage.filters import threshold_otsu
+
+    from sklearn_mnist.preprocessing._digits import _otsu
+
+    rng = np.random.default_rng(seed)
+    values = np.concatenate(
+        [rng.normal(means[0], 0.05, sizes[0]), rng.normal(means[1], 0.1, sizes[1])]
+    ).astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    width = (high - low) / 256
+    bins = np.minimum(((values - low) / width).astype(np.intp), 255)
+    hist = (np.bincount(bins, minlength=256), low + (np.arange(256) + 0.5) * width)
+    assert _otsu(values) == pytest.approx(threshold_otsu(hist=hist), abs=1e-9)
+    assert _otsu(np.full(10, 0.3, np.float32)) is None
