@@ -280,17 +280,20 @@ def _glass_blur(x, level, gen, s):
     offsets = gen.integers(-delta, delta, size=(iterations, len(positions), n, 2))
     # mnist-c: np.uint8(blurred * 255), which truncates
     q = np.floor(_numpy(gaussian(x, sigma)).transpose(0, 2, 3, 1) * 255)
-    images = np.arange(n)
+    # Rows of the flat (n * h * w, c) pixels; an image whose coin says no
+    # swaps its pixel with itself.
+    q = q.reshape(n * h * w, c)
+    here = np.array([row * w + col for row, col in positions], dtype=np.int64)
+    first = np.arange(n) * (h * w)
+    src = here[:, None] + first  # (positions, n)
+    dst = src + np.where(swap, offsets[..., 1] * w + offsets[..., 0], 0)
     for it in range(iterations):
-        for k, (row, col) in enumerate(positions):
-            b = images[swap[it, k]]
-            if not len(b):
-                continue
-            r2 = row + offsets[it, k, b, 1]
-            c2 = col + offsets[it, k, b, 0]
-            pixel = q[b, row, col]  # a copy (fancy indexing)
-            q[b, row, col] = q[b, r2, c2]
-            q[b, r2, c2] = pixel
+        for k in range(len(here)):
+            a, b = src[k], dst[it, k]
+            pixel = q[a]
+            q[a] = q[b]
+            q[b] = pixel
+    q = q.reshape(n, h, w, c)
     shuffled = _tensor(q.transpose(0, 3, 1, 2) / 255, x)
     return gaussian(shuffled, sigma).clamp_(0, 1)
 
