@@ -7,8 +7,9 @@ only with ``--trust-pickle``), reports with
 errors to stderr; every error is one line and an exit code from ``EXIT_CODES``.
 
 ``_args.py`` (exit codes, the parser), ``_io.py`` (data, model files,
-outputs, progress), ``_commands.py`` (demo, fit, evaluate, attack),
-``_main.py`` (errors to exit codes).
+outputs, progress), ``_commands.py`` (demo, fit, evaluate, attack,
+export-onnx, predict), ``_predict.py`` (predict's files, batches and model
+inputs), ``_main.py`` (errors to exit codes).
 """
 
 from ._args import EXIT_CODES, build_parser

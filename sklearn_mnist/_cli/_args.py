@@ -18,11 +18,14 @@ EXIT_CODES = {
     EXIT_ERROR: "unexpected error (run with --verbose for the traceback)",
     EXIT_USAGE: "bad arguments: an unknown option, a value out of range, a device "
     "this machine does not have",
-    EXIT_DATA: "data not available: not cached with --offline, or the download failed",
+    EXIT_DATA: "data not available: not cached with --offline, or the download "
+    "failed; (predict) an image file missing, unreadable, not an image or too large, "
+    "or no image file in the PATHs",
     EXIT_MODEL: "unusable model file: missing, not a model file, corrupted, holding "
     "untrusted types, a pickle without --trust-pickle, not a fitted classifier, "
-    "(attack) a model that cannot be attacked, or (export-onnx) one that cannot "
-    "be exported or whose export disagrees with it",
+    "(attack) a model that cannot be attacked, (export-onnx) one that cannot "
+    "be exported or whose export disagrees with it, or (predict) one that does not "
+    "take images",
     EXIT_OUTPUT: "the output exists (pass --overwrite) or cannot be written",
     EXIT_DEPENDENCY: "an optional dependency is missing (the message gives the pip "
     "command)",
@@ -143,7 +146,8 @@ def build_parser():
     parser = _Parser(
         prog="sklearn-mnist",
         description="scikit-learn estimators for MNIST-style images: train, "
-        "evaluate, attack and export models from the command line.",
+        "evaluate, attack and export models, and predict the digits in image "
+        "files, from the command line.",
         **common,
     )
     verbose_help = "log progress, show the epoch table, tracebacks on errors"
@@ -282,4 +286,47 @@ def build_parser():
     )  # fmt: skip
     onnx.add_argument("--trust-pickle", action="store_true", help=_TRUST_PICKLE_HELP)
     onnx.set_defaults(device="cpu")
+
+    pred = command(
+        "predict", "predict the digit in image files with a saved model: one line "
+        "per file on stdout, LABEL, PROBABILITY and PATH separated by tabs (LABEL "
+        "is 'rejected' where a RejectOptionClassifier rejects the file)",
+    )  # fmt: skip
+    model_options(pred)
+    pred.add_argument(
+        "paths", nargs="+", metavar="PATH",
+        help="image files (PNG, JPEG, BMP, TIFF, WebP, GIF, PGM/PPM: read whatever "
+        "their name), or folders: their files named with those extensions, "
+        "recursively, in sorted order, hidden files and folders skipped, symbolic "
+        "links followed only inside the folder",
+    )  # fmt: skip
+    pred.add_argument(
+        "--normalize", choices=["auto", "on", "off"], default="auto",
+        help="digit normalisation (DigitNormalizer: ink made white on black, "
+        "lighting and specks removed, the digit fitted into a 20x20 box and "
+        "centred by its centre of mass, as MNIST). 'auto': on for models fitted "
+        "on grey square images (MNIST-style), off for colour or other images. "
+        "'off': each file resized to the model's image size (colour models: "
+        "read as RGB). A Pipeline that starts with ImageFileReader or "
+        "DigitNormalizer gets the paths or the pictures as they are",
+    )  # fmt: skip
+    pred.add_argument(
+        "--deskew", action="store_true",
+        help="also straighten the digits' slant, for models trained on deskewed "
+        "digits (DigitNormalizer(deskew=True)); needs digit normalisation",
+    )  # fmt: skip
+    pred.add_argument(
+        "--skip-bad", action="store_true",
+        help="report files that cannot be read on stderr and go on without them "
+        "(default: stop at the first, exit code 3)",
+    )  # fmt: skip
+    pred.add_argument(
+        "--batch-size", type=_positive_int, default=256, metavar="N",
+        help="files read and predicted at a time (memory holds one batch)",
+    )  # fmt: skip
+    output_options(
+        pred, None, "also write the predictions to this CSV file: path, label, "
+        "probability (and rejected, for a RejectOptionClassifier), then one "
+        "proba_<class> column per class",
+    )  # fmt: skip
     return parser

@@ -6,7 +6,7 @@ import sys
 import time
 
 from . import _io
-from ._args import EXIT_DEPENDENCY, EXIT_MODEL, CLIError
+from ._args import EXIT_DATA, EXIT_DEPENDENCY, EXIT_MODEL, CLIError
 
 __all__ = ["COMMANDS"]
 
@@ -219,10 +219,93 @@ def _export_onnx(args):
     return 0
 
 
+def _predict(args):
+    """Model and PATHs first (exit 4, 2, 3), then the output (5), then the
+    work: read, predict and write one batch at a time."""
+    from tqdm import tqdm
+
+    from ..metrics._report import describe_estimator
+    from ..utils import atomic_write
+    from . import _predict as predict
+
+    model = _io.read_model(args)
+    plan = predict.plan(model, args)
+    skipped = []
+
+    def skip(name, reason):
+        skipped.append(name)
+        tqdm.write(f"sklearn-mnist: skipped {name}: {reason}", file=sys.stderr)
+
+    files = predict.gather(args.paths, skip_bad=args.skip_bad, skipped=skip)
+    if not files:
+        raise predict.no_image_error(args.paths, len(skipped))
+    out = None
+    if args.output is not None:
+        out = _io.check_output(args.output, args.overwrite, folder=False)
+        _io.check_writable(out)
+    if args.verbose:
+        _io.note(f"{describe_estimator(model)} from {args.model_file}: {plan.what}")
+        _io.note(f"{len(files):,} file(s) to read, {args.batch_size} at a time")
+    batches = predict.Predictions(
+        plan, args.model_file, skip_bad=args.skip_bad, skipped=skip
+    )
+    done, stdout_open = 0, True
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(
+            tqdm(
+                total=len(files), desc="predict", unit="img", file=sys.stderr,
+                disable=args.verbose or not sys.stderr.isatty(),
+            )
+        )  # fmt: skip
+        rows = None
+        if out is not None:
+            with _io.writing(out):
+                out.parent.mkdir(parents=True, exist_ok=True)
+                rows = predict.CSVRows(stack.enter_context(atomic_write(out)))
+                stack.callback(rows.close)
+                rows.write([batches.header()])
+        for start in range(0, len(files), args.batch_size):
+            chunk = files[start : start + args.batch_size]
+            names, labels, proba = batches.batch(chunk)
+            if names:
+                done += len(names)
+                lines, table = batches.rows(names, labels, proba)
+                if stdout_open:
+                    try:
+                        predict.write_lines(lines, None if bar.disable else bar)
+                    except BrokenPipeError:  # `| head`: the reader wants no more
+                        stdout_open = False
+                        predict.silence_stdout()
+                        if rows is None:
+                            break
+                if rows is not None:
+                    with _io.writing(out):
+                        rows.write(table)
+            bar.update(len(chunk))
+        if not done:
+            raise CLIError(
+                f"no image could be read: all {len(skipped)} file(s) in the PATHs "
+                "were skipped",
+                EXIT_DATA,
+            )
+        if out is not None:
+            with _io.writing(out):
+                stack.close()  # the CSV in place (flushed, renamed)
+    if skipped:
+        _io.note(
+            f"skipped {len(skipped)} file(s) that could not be read (--skip-bad); "
+            f"predicted {done}"
+        )
+    if out is not None:
+        _io.note(f"predictions written to {out.resolve()}")
+    return 0
+
+
 COMMANDS = {
     "demo": _demo,
     "fit": _fit,
     "evaluate": _evaluate,
     "attack": _attack,
     "export-onnx": _export_onnx,
+    "predict": _predict,
 }

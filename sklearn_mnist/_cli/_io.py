@@ -11,6 +11,7 @@ __all__ = [
     "Progress",
     "attack_refusal",
     "check_output",
+    "check_writable",
     "classifier",
     "load_data",
     "note",
@@ -117,6 +118,21 @@ def check_output(path, overwrite, *, folder):
         + "; pass --overwrite to replace it or choose another --output",
         EXIT_OUTPUT,
     )
+
+
+def check_writable(path):
+    """Stop before any work if the file ``path`` could not be created: its
+    nearest existing folder is a file, or is not writable."""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CLIError(f"cannot write {path}: {folder} is not a folder", EXIT_OUTPUT)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CLIError(
+            f"cannot write {path}: no permission to create files in {folder}",
+            EXIT_OUTPUT,
+        )
 
 
 @contextlib.contextmanager
