@@ -211,23 +211,32 @@ callable, default="max_proba"
     over calibration sets; on a given one the acceptance rate is
     ``Beta(n + 1 - k, k)`` distributed around it (Vovk 2012).
 
-    **Risk** (Learn then Test, Angelopoulos et al. 2021). The candidates
-    accept the ``m`` calibration samples of highest score, for
-    ``m = m0, m0 + 1, ..., n`` (``m0`` the fewest samples whose test can
-    pass at all, ``ceil(log(1 - confidence) / log(1 - max_risk))``; counts
-    inside a group of tied scores are skipped). Each is tested, in that
-    order, for the null hypothesis "error rate among accepted samples >
-    max_risk" with the exact binomial p-value ``P(Binomial(m, max_risk) <=
-    e_m)`` of its ``e_m`` calibration errors (equivalently: its one-sided
-    Clopper-Pearson upper bound at ``confidence`` is <= ``max_risk``; the
-    bound Geifman and El-Yaniv 2017's SGR uses), at level ``1 -
-    confidence``; testing stops at the first candidate that fails (fixed
-    sequence testing), and ``threshold_`` accepts the samples of the last
-    one that passed (scores above the next calibration score). For
-    exchangeable data, the error rate among accepted samples is then at most
+    **Risk** (Learn then Test, Angelopoulos et al. 2021). Candidate ``m``
+    accepts the ``m`` calibration samples of highest score (threshold just
+    above the ``(m + 1)``-th highest; counts inside a group of tied scores are
+    skipped). Its null hypothesis "error rate among accepted samples >
+    max_risk" is tested with the exact binomial p-value ``P(Binomial(m,
+    max_risk) <= e_m)`` of its ``e_m`` calibration errors (equivalently: its
+    one-sided Clopper-Pearson upper bound is <= ``max_risk``, the bound of
+    Geifman and El-Yaniv 2017's SGR). Given the ``(m + 1)``-th highest score,
+    the top ``m`` samples of i.i.d. data are i.i.d. above it, so ``e_m`` is
+    binomial with exactly the error rate of that candidate's threshold: each
+    p-value is valid for the threshold it certifies. The candidates are
+    tested by fixed-sequence testing from five start points (multi-start, a
+    Bonferroni split of ``1 - confidence``): the starts are evenly spaced
+    from ``m0`` (the fewest samples whose test can pass at level ``(1 -
+    confidence) / 5``, ``ceil(log((1 - confidence) / 5) / log(1 -
+    max_risk))``) to ``n``; from each, ``m, m + 1, ...`` are tested at
+    level ``(1 - confidence) / 5`` until the first that fails.
+    ``threshold_`` accepts the samples of the largest ``m`` that passed.
+    For i.i.d. data, the error rate among accepted samples is then at most
     ``max_risk`` with probability at least ``confidence`` over the
-    calibration set, when the risk does not decrease as more samples are
-    accepted (the order fixed sequence testing needs; a good score has it).
+    calibration set, when that rate does not decrease as more samples are
+    accepted (the order fixed-sequence testing needs; a good score has it).
+    One start (plain fixed-sequence testing) is stopped for good by a
+    single confident error among the first candidates, where tests are
+    weakest; five starts certified more coverage on real scores (see
+    ``_threshold.risk_threshold``).
     When no candidate passes (too few calibration samples, or a
     ``max_risk`` below the model's error on its most confident samples),
     every sample is rejected, with a warning.

@@ -108,7 +108,7 @@ def ood_auroc(scores_in, scores_out):
     --------
     >>> from sklearn_mnist.reject import ood_auroc
     >>> ood_auroc([0.9, 0.8, 0.7], [0.75, 0.1])
-    0.8333333333333334
+    0.8333333333333333
     """
     scores_in = _scores_1d(scores_in, "scores_in")
     scores_out = _scores_1d(scores_out, "scores_out")
