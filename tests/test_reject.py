@@ -637,6 +637,37 @@ def test_save_load_round_trip_with_a_fitted_cnn(cnn, digits, tmp_path):
     assert load(save(hopeless, tmp_path / "inf.skmnist")).threshold_ == np.inf
 
 
+def test_onnx_export_applies_the_threshold_in_the_graph(digits, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from sklearn_mnist import export_onnx
+    from sklearn_mnist.export import verify_onnx
+    from sklearn_mnist.export._verify import onnx_session
+
+    X, y, X_test, _ = digits
+    pipe = make_pipeline(
+        Normalizer255(),
+        MLPNetClassifier(module__hidden_units=(16,), max_epochs=1, random_state=0),
+    ).fit(X[:1000], y[:1000])
+    clf = RejectOptionClassifier(pipe, cv="prefit", coverage=0.8, reject_label="?").fit(
+        X[1000:2000], y[1000:2000]
+    )
+    path = export_onnx(clf, tmp_path / "reject.onnx")
+    session = onnx_session(path)
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["reject_label"] == '"?"' and meta["reject_score"] == "max_proba"
+    assert meta["model"].startswith("RejectOptionClassifier(Pipeline(")
+    proba, index, accepted = session.run(None, {"input": X_test.astype(np.float32)})
+    assert np.array_equal(~accepted, clf.predict_reject(X_test))
+    assert 0.1 < np.mean(~accepted) < 0.35
+    assert verify_onnx(clf, path, X_test).passed
+    for score in ("knn", "energy"):
+        clf.set_params(trust_score=score).fit(X[1000:2000], y[1000:2000])
+        with pytest.raises(ValueError, match=f"this one uses '{score}'"):
+            export_onnx(clf, tmp_path / "no.onnx")
+    assert not (tmp_path / "no.onnx").exists()
+
+
 def test_top_level_exports():
     for name in ("RejectOptionClassifier", "coverage_risk_curve", "ood_auroc",
                  "selective_accuracy"):  # fmt: skip

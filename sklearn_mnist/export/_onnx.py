@@ -20,6 +20,7 @@ from ._module import PredictProbaModule
 __all__ = [
     "INPUT_NAME",
     "OUTPUT_NAMES",
+    "REJECT_OUTPUT",
     "build_onnx",
     "export_onnx",
     "require",
@@ -29,6 +30,7 @@ __all__ = [
 
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("probabilities", "label")
+REJECT_OUTPUT = "accepted"  # a third output for a RejectOptionClassifier
 _PIP = "pip install 'sklearn-mnist[onnx]'"
 _SUPPORTED = "Normalizer255, Flatten, RandomAffineAugmenter, ElasticDistortion"
 
@@ -171,9 +173,18 @@ def build_onnx(model, *, opset=None):
             f"exporter's lowest) to {newest} (the installed onnx's newest), got "
             f"{opset!r}"
         )
+    from ..reject import RejectOptionClassifier
+    from ..reject._export import RejectModule, onnx_metadata, onnx_model
+
+    reject = model if isinstance(model, RejectOptionClassifier) else None
+    if reject is not None:
+        model = onnx_model(reject)  # its estimator_; other scores refused
     steps, classifier = split_model(model)
     shape = input_shape(steps, classifier)
     props = metadata(model, steps, classifier, shape)
+    if reject is not None:
+        props.update(onnx_metadata(reject))
+        props["model"] = f"RejectOptionClassifier({props['model']})"
     if classifier.mixed_precision is not None:
         warnings.warn(
             f"{type(classifier).__name__} predicts under mixed_precision="
@@ -184,6 +195,10 @@ def build_onnx(model, *, opset=None):
             stacklevel=3,
         )
     module = PredictProbaModule(steps, classifier)
+    outputs = list(OUTPUT_NAMES)
+    if reject is not None:
+        module = RejectModule(module, reject)
+        outputs.append(REJECT_OUTPUT)
     example = torch.zeros((2, *shape), dtype=torch.float32)
     with torch.no_grad():
         try:  # the model's own errors (shapes, layout), before the exporter's
@@ -201,7 +216,7 @@ def build_onnx(model, *, opset=None):
             None,
             dynamo=True,
             input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
+            output_names=outputs,
             dynamic_shapes=({0: torch.export.Dim("batch")},),
             opset_version=None if opset is None else int(opset),
             optimize=True,
@@ -221,6 +236,12 @@ def build_onnx(model, *, opset=None):
         f"float32 {shape_text(shape)}, outputs 'probabilities' (n, "
         f"{len(classifier.classes_)}) float32 and 'label' (n,) int64, an index "
         "into the JSON list metadata_props['classes']"
+        + (
+            f", and {REJECT_OUTPUT!r} (n,) bool, False where the model rejects "
+            "(answers metadata_props['reject_label'])"
+            if reject is not None
+            else ""
+        )
     )
     return proto.SerializeToString(), props
 
@@ -244,7 +265,10 @@ def export_onnx(model, path, *, opset=None):
         ``TransferClassifier``, alone or at the end of a ``Pipeline`` of
         ``Normalizer255``, ``Flatten``, ``RandomAffineAugmenter`` and
         ``ElasticDistortion`` (``"passthrough"`` steps and the samplers of an
-        imbalanced-learn ``Pipeline`` are left out, as at prediction time).
+        imbalanced-learn ``Pipeline`` are left out, as at prediction time);
+        or a fitted :class:`~sklearn_mnist.reject.RejectOptionClassifier`
+        around one, with ``trust_score="max_proba"`` or ``"margin"`` (see
+        Notes).
     path : str or path-like
         Where to write (``.onnx``). Written to a temporary file beside it and
         renamed, so ``path`` never holds half a model; an existing file is
@@ -298,6 +322,13 @@ def export_onnx(model, path, *, opset=None):
     rows included), ``input_range`` (JSON ``[low, high]``), ``image_shape``
     (JSON ``[c, h, w]``, what the network sees), ``model`` (the estimator's
     class and steps) and ``sklearn_mnist_version``.
+
+    A ``RejectOptionClassifier`` adds a third output, ``"accepted"``: bool
+    ``(n,)``, whether the score (computed in the graph from the
+    probabilities) reaches the threshold, and the metadata
+    ``reject_score``, ``reject_threshold`` (the float32 threshold as text,
+    ``inf`` when everything is rejected) and ``reject_label`` (JSON), what
+    ``predict`` answers where ``accepted`` is False.
 
     ``mixed_precision`` is not exported: the graph computes in float32, so a
     model fitted with ``mixed_precision="bfloat16"`` gives probabilities

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._onnx import INPUT_NAME, OUTPUT_NAMES, check_input, require
+from ._onnx import INPUT_NAME, OUTPUT_NAMES, REJECT_OUTPUT, check_input, require
 
 __all__ = ["OnnxVerification", "onnx_session", "verify_onnx"]
 
@@ -119,13 +119,20 @@ def verify_onnx(model, onnx_model, X, *, atol=1e-5):
     shape = tuple(json.loads(meta["input_shape"])[1:])
     X_onnx = check_input(X, shape)
     classes = np.asarray(json.loads(meta["classes"]), dtype=meta["classes_dtype"])
+    reject = "reject_label" in meta  # a RejectOptionClassifier's third output
+    names = list(OUTPUT_NAMES) + ([REJECT_OUTPUT] if reject else [])
     parts = [
-        session.run(list(OUTPUT_NAMES), {INPUT_NAME: X_onnx[i : i + _BATCH]})
+        session.run(names, {INPUT_NAME: X_onnx[i : i + _BATCH]})
         for i in range(0, len(X_onnx), _BATCH)
     ]
     n_classes = len(classes)
-    proba = np.concatenate([p for p, _ in parts]) if parts else np.empty((0, n_classes))
-    index = np.concatenate([i for _, i in parts]) if parts else np.empty(0, int)
+    proba = np.concatenate([p[0] for p in parts]) if parts else np.empty((0, n_classes))
+    index = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, int)
+    labels = classes[index]
+    if reject:
+        accepted = np.concatenate([p[2] for p in parts]) if parts else np.empty(0)
+        reject_label = json.loads(meta["reject_label"])
+        labels = np.where(accepted, labels.astype(object), reject_label)
     expected_proba = np.asarray(model.predict_proba(X))
     expected = np.asarray(model.predict(X))
     if proba.shape != expected_proba.shape:
@@ -135,7 +142,7 @@ def verify_onnx(model, onnx_model, X, *, atol=1e-5):
         )
     return OnnxVerification(
         n_samples=len(X_onnx),
-        n_label_mismatches=int((classes[index] != expected).sum()),
+        n_label_mismatches=int((labels != expected).sum()),
         max_abs_diff=float(np.abs(proba - expected_proba).max(initial=0.0)),
         atol=float(atol),
     )
