@@ -185,7 +185,7 @@ def test_batches_give_the_same_lines_and_bound_the_model_calls(
     assert max(sizes) == 7 and sizes[-1] == 5  # 40 files: 5 batches of 7, then 5
 
 
-def test_csv_output(capsys, photos, model_file, tmp_path):
+def test_csv_output(capsys, photos, model_file, tmp_path, monkeypatch):
     root, files = photos
     target = tmp_path / "new" / "folder" / "predictions.csv"
     code, out, err = run(capsys, model_file, root, "--output", target)
@@ -205,6 +205,12 @@ def test_csv_output(capsys, photos, model_file, tmp_path):
     np.testing.assert_allclose([float(r[2]) for r in body], proba.max(1))
     np.testing.assert_allclose([p for _, p, _ in lines], proba.max(1), atol=6e-5)
     assert os.listdir(target.parent) == ["predictions.csv"]  # no temporary left
+    # a failure to put the file in place is an output error, nothing left behind
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError("full")))
+        code, _, err = run(capsys, model_file, root, "--output", "other.csv")
+    assert code == 5 and "cannot write other.csv: full" in err
+    assert os.listdir(tmp_path) == ["new"]
 
 
 def test_output_is_refused_before_any_work(
@@ -343,7 +349,7 @@ def test_help_and_exit_codes_mention_predict(capsys):
 
 # ------------------------------------------------------------------ model kinds
 def test_pipelines_that_read_or_normalise_get_paths_or_pictures(
-    capsys, photos, model_file, mlp, models, tmp_path
+    capsys, photos, model_file, mlp, models, tmp_path, monkeypatch
 ):
     root, files = photos
     _, plain, _ = run(capsys, model_file, root)
@@ -356,12 +362,23 @@ def test_pipelines_that_read_or_normalise_get_paths_or_pictures(
     resizer = save(
         make_pipeline(ImageFileReader(size=(28, 28)), mlp), models / "resize.skmnist"
     )
+    transform = ImageFileReader.transform
+    read = []
+
+    def spy(self, X):
+        read.append(len(X))
+        return transform(self, X)
+
     for path, expected in [(reader, plain), (normaliser, plain), (resizer, plain_off)]:
-        code, out, _ = run(capsys, path, root, "--batch-size", "16")
+        with monkeypatch.context() as m:
+            m.setattr(ImageFileReader, "transform", spy)
+            code, out, _ = run(capsys, path, root, "--batch-size", "16")
         assert code == 0 and out == expected, path.name
         for option in (["--normalize", "on"], ["--normalize", "off"], ["--deskew"]):
             assert main(["predict", str(path), str(root), *option]) == 2
             assert "does not apply: the model in" in one_line_error(capsys)
+    # their reading steps run one file at a time: one full-size picture in memory
+    assert read == [1] * 80
     # the pipeline's reader meets a bad file: the same rules
     (tmp_path / "bad.png").write_text("not an image\n")
     assert main(["predict", str(reader), files[0], "bad.png"]) == 3
@@ -406,9 +423,7 @@ def test_reject_option_classifier_marks_rejected_files(
     assert "skipped bad.png: is not an image file" in err
 
 
-def test_colour_models_read_rgb_without_normalisation(
-    capsys, photos, digits, models
-):
+def test_colour_models_read_rgb_without_normalisation(capsys, photos, digits, models):
     root, files = photos
     X, y = digits
     colour = np.repeat(X[::5, ..., None], 3, axis=-1)  # (n, 28, 28, 3)

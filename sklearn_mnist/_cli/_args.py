@@ -327,6 +327,6 @@ def build_parser():
     output_options(
         pred, None, "also write the predictions to this CSV file: path, label, "
         "probability (and rejected, for a RejectOptionClassifier), then one "
-        "proba_<class> column per class",
+        "column per class (proba_0, proba_1, ...)",
     )  # fmt: skip
     return parser
