@@ -8,6 +8,7 @@ from ._cnn import CNNClassifier
 from ._mlp import MLPNetClassifier
 from ._modules import CNNModule, MLPModule
 from ._optim import AdamW
+from ._outliers import OutlierExposure
 from ._transfer import TransferClassifier
 from ._transfer_module import TransferModule
 
@@ -20,6 +21,7 @@ __all__ = [
     "MLPModule",
     "MLPNetClassifier",
     "OneCycle",
+    "OutlierExposure",
     "ThreadShare",
     "TransferClassifier",
     "TransferModule",

@@ -192,6 +192,15 @@ class BaseImageClassifier(
         TRADES' weight of the robust term (Zhang et al. use 6 on MNIST and
         CIFAR-10; larger trades clean accuracy for robustness; 0 is plain
         training). Used with ``adversarial_loss="trades"`` only.
+    outlier_exposure : OutlierExposure or None, default=None
+        Outlier exposure (Hendrycks et al. 2019): every training step also
+        pushes the network's prediction on synthetic non-digit images made
+        from the batch (noise, filled shapes, shuffled tiles, inverted,
+        overlaid and thickened digits) towards the uniform distribution, so
+        that probabilities, logits and features tell such inputs from digits
+        (for :class:`~sklearn_mnist.reject.RejectOptionClassifier`). See
+        :class:`~sklearn_mnist.neural_net.OutlierExposure`; fit only, tunable
+        as ``outlier_exposure__weight``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified) and
         stop when the validation loss has not improved by ``tol`` for
@@ -287,6 +296,7 @@ class BaseImageClassifier(
         adversarial_ratio=1.0,
         adversarial_loss="replace",
         adversarial_beta=6.0,
+        outlier_exposure=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -319,6 +329,7 @@ class BaseImageClassifier(
         self.adversarial_ratio = adversarial_ratio
         self.adversarial_loss = adversarial_loss
         self.adversarial_beta = adversarial_beta
+        self.outlier_exposure = outlier_exposure
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -485,11 +496,12 @@ class BaseImageClassifier(
 
     # ------------------------------------------------------------ scikit-learn
     def set_params(self, **params):
-        """skorch's ``set_params``, plus nested ``augment__*`` / ``adversarial__*``."""
+        """skorch's ``set_params``, plus nested ``augment__*`` / ``adversarial__*``
+        / ``outlier_exposure__*``."""
         nested = {}
         for key in list(params):
             owner, _, sub = key.partition("__")
-            if owner in ("augment", "adversarial") and sub:
+            if owner in ("augment", "adversarial", "outlier_exposure") and sub:
                 nested.setdefault(owner, {})[sub] = params.pop(key)
         if "callbacks" in params:
             # skorch rebuilds the callbacks as soon as they are set, from the
@@ -506,11 +518,11 @@ class BaseImageClassifier(
         for owner, sub_params in nested.items():
             target = getattr(self, owner)
             if target is None or isinstance(target, str):
-                example = (
-                    "RandomAffineAugmenter()"
-                    if owner == "augment"
-                    else "FGSMPerturber()"
-                )
+                example = {
+                    "augment": "RandomAffineAugmenter()",
+                    "adversarial": "FGSMPerturber()",
+                    "outlier_exposure": "OutlierExposure()",
+                }[owner]
                 raise ValueError(
                     f"Cannot set {sorted(sub_params)} on {owner}={target!r}; pass an "
                     f"object first, e.g. {owner}={example}"

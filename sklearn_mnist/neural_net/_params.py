@@ -60,6 +60,7 @@ BASE_CONSTRAINTS = {
     "adversarial_ratio": [Interval(Real, 0, 1, closed="right")],
     "adversarial_loss": [StrOptions({"replace", "trades"})],
     "adversarial_beta": [Interval(Real, 0, None, closed="left")],
+    "outlier_exposure": [None, HasMethods(["outlier_batch", "loss"])],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -127,10 +128,12 @@ def check_parameters(net):
             )
     check_data_path(net)
     check_component_arguments(net)
-    for name in ("augment", "adversarial"):
+    for name in ("augment", "adversarial", "outlier_exposure"):
         nested = getattr(net, name)
         if hasattr(nested, "_validate_params"):
             nested._validate_params()
+    if hasattr(net.outlier_exposure, "check"):
+        net.outlier_exposure.check()
     if net._trades() and not hasattr(net.adversarial, "transform_batch_kl"):
         raise ValueError(
             "adversarial_loss='trades' needs an adversarial transform with "

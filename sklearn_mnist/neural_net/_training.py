@@ -67,6 +67,8 @@ class TrainingMixin:
         if training and X is not None and self._trades():
             robust = self.adversarial_beta * self._trades_kl(y_pred, X)
             losses = losses + (robust if losses.ndim else robust.mean())
+        if training and X is not None and self.outlier_exposure is not None:
+            losses = losses + self._outlier_loss(X)
         if losses.ndim == 0:  # a criterion that reduces by itself
             if weight is not None:
                 raise ValueError(
@@ -92,6 +94,17 @@ class TrainingMixin:
         if isinstance(self.criterion_, nn.NLLLoss):
             return self._log_proba_input(y_pred.float())
         return torch.log_softmax(y_pred.float(), dim=1)
+
+    def _outlier_loss(self, X):
+        """Outlier exposure's term for the batch ``X`` (a number, added to
+        every sample's loss: its mean is the term itself). The outliers' forward
+        pass leaves batch-norm running statistics alone."""
+        exposure = self.outlier_exposure
+        rng = self.__dict__.get("_batch_rng")
+        X_out = exposure.outlier_batch(X, self.input_range_, rng)
+        with batch_norm_frozen(self.module_):
+            log_q = self._log_proba(self.infer(X_out))
+        return exposure.loss(log_q)
 
     def _trades(self):
         return self.adversarial is not None and self.adversarial_loss == "trades"
