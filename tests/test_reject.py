@@ -39,6 +39,7 @@ from sklearn_mnist import (
 )
 from sklearn_mnist.reject import (
     RejectOptionClassifier,
+    _scores,
     coverage_risk_curve,
     ood_auroc,
     penultimate_features,
@@ -508,6 +509,12 @@ def test_grid_search_over_coverage_and_clone_and_pickle():
     ).fit(X, y)
     assert selective.best_params_["coverage"] == 0.5
     assert clone(clf).get_params()["coverage"] is None
+    # as the last step of a Pipeline, tuned through it
+    pipe = make_pipeline(StandardScaler(), clf)
+    piped = GridSearchCV(pipe, {"rejectoptionclassifier__coverage": [0.7, 0.9]}, cv=3)
+    piped.fit(X, y)
+    assert piped.best_params_ == {"rejectoptionclassifier__coverage": 0.9}
+    assert 0.05 < np.mean(piped.predict(X) == -1) < 0.2
     fitted = search.best_estimator_
     restored = pickle.loads(pickle.dumps(fitted))
     assert np.array_equal(restored.predict(X), fitted.predict(X))
@@ -541,7 +548,7 @@ def test_penultimate_features_against_the_module(cnn, digits):
         penultimate_features(LogisticRegression().fit(X, digits[3][:50]), X)
 
 
-def test_feature_space_scores_against_plain_numpy(cnn, digits):
+def test_feature_space_scores_against_plain_numpy(cnn, digits, monkeypatch):
     X, y, X_test, _ = digits
     fit_X, fit_y, cal_X, cal_y = X[:2000], y[:2000], X[2000:], y[2000:]
     train = penultimate_features(cnn, fit_X).astype(np.float64)
@@ -553,13 +560,18 @@ def test_feature_space_scores_against_plain_numpy(cnn, digits):
     distances = np.array(
         [np.einsum("ij,jk,ik->i", test - m, precision, test - m) for m in means]
     )
-    # kNN: the 10th smallest distance between normalised features
+    # kNN: the k-th smallest distance between normalised features
     unit = train / np.linalg.norm(train, axis=1, keepdims=True)
     unit_test = test / np.linalg.norm(test, axis=1, keepdims=True)
-    tenth = np.sort(np.linalg.norm(unit_test[:, None] - unit[None], axis=2), axis=1)[
-        :, 9
-    ]
-    for score, expected in (("mahalanobis", -distances.min(0)), ("knn", -tenth)):
+    ranked = np.sort(np.linalg.norm(unit_test[:, None] - unit[None], axis=2), axis=1)
+    for score, expected in (
+        ("mahalanobis", -distances.min(0)),
+        ("knn", -ranked[:, 0]),  # k = 1, the default
+        ("knn5", -ranked[:, 4]),
+    ):
+        if score == "knn5":
+            monkeypatch.setattr(_scores, "KNN_NEIGHBORS", 5)
+            score = "knn"
         state = fit_score(score, cnn, fit_X, fit_y)
         got = compute_score(score, ModelOutputs(cnn, X_test[:200]), state)
         assert np.allclose(got, expected, rtol=1e-4, atol=1e-4)

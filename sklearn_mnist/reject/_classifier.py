@@ -117,19 +117,24 @@ callable, default="max_proba"
           shrinkage, so that it is defined at any data size), both estimated
           on the training part;
         - ``"knn"``: minus the distance of the L2-normalised penultimate-layer
-          features to their 10th nearest neighbour among the training part's
-          (Sun et al. 2022; a random 10,000 of them at most);
+          features to the nearest of the training part's (Sun et al. 2022
+          with k = 1, best of 1, 5, 10, 20, 50 measured; a random 10,000 of
+          them at most);
         - a callable ``trust_score(estimator, X) -> ndarray of shape (n_samples,)``
           given the fitted model.
 
         ``"mahalanobis"`` and ``"knn"`` need one of the package's neural
         networks (alone or at the end of a ``Pipeline``); a ``ValueError``
-        says so at ``fit`` for other estimators. Which score separates what
-        (measured, a CNN on 4,000 sample digits): ``"knn"`` and
-        ``"mahalanobis"`` tell uniform noise, inverted digits and photographs
-        from digits (AUROC >= 0.99, where the probability scores fall below
-        0.5 for a well-trained CNN), ``"knn"`` also blank images;
-        ``"max_proba"`` is the one for errors among digits.
+        says so at ``fit`` for other estimators. Which score separates what,
+        measured with a CNN fitted on 4,000 sample digits (8-15 epochs),
+        AUROC of 1,000 held-out digits against uniform noise / inverted
+        digits / tiles of scikit-image's photographs: ``"max_proba"`` 0.08 /
+        0.84 / 0.26 and ``"margin"`` 0.42 / 0.89 / 0.77 (noise looks *more*
+        trustworthy than digits), ``"mahalanobis"`` 1.00 / 1.00 / 1.00 (but
+        0.55 for blank images), ``"knn"`` 0.998 / 0.999 / 0.998 (1.00 for
+        blank images). Among digits, ``"margin"`` and ``"max_proba"`` find
+        the model's own errors best: error rate 0.2-0.8% at 95% coverage,
+        1.1-1.9% for ``"knn"`` and ``"mahalanobis"``, 2.4% answering all.
     coverage : float in (0, 1], default=None
         Target fraction of accepted samples. None: 0.95, unless ``max_risk``
         is set. Give one of ``coverage`` and ``max_risk``.
@@ -274,9 +279,9 @@ callable, default="max_proba"
     >>> from sklearn_mnist.reject import RejectOptionClassifier
     >>> X, y = load_mnist_sample(return_X_y=True)
     >>> clf = RejectOptionClassifier(
-    ...     CNNClassifier(max_epochs=2, random_state=0), trust_score="knn",
-    ...     coverage=0.9, random_state=0)
-    >>> clf = clf.fit(X[::2], y[::2])
+    ...     CNNClassifier(max_epochs=2, random_state=0),
+    ...     trust_score="mahalanobis", coverage=0.9, random_state=0)
+    >>> clf = clf.fit(X[::4], y[::4])
     >>> noise = np.random.RandomState(0).randint(0, 256, (100, 784))
     >>> bool((clf.predict(noise) == -1).mean() > 0.9)
     True

@@ -31,9 +31,12 @@ __all__ = [
     "penultimate_features",
 ]
 
-#: kNN score: neighbours (Sun et al. 2022 use k=50 on 50,000 CIFAR-10 images
-#: and k scaled with the bank size; measured on MNIST, see _classifier.py).
-KNN_NEIGHBORS = 10
+#: kNN score: the k-th neighbour. Sun et al. (2022) use k = 50 with all
+#: 50,000 CIFAR-10 images and k = 1 with a 1% sample; measured here with a
+#: CNN on 4,000 sample digits, k = 1 separated noise, inverted digits and
+#: photographs best (AUROC 0.998 / 0.999 / 0.998 against 0.991 / 0.999 / 0.995
+#: at k = 10 and 0.985 / 0.996 / 0.993 at k = 50).
+KNN_NEIGHBORS = 1
 #: At most this many training samples are kept as the kNN bank (a random
 #: subset, as Sun et al.'s sampled banks): 10,000 x 128 float32 = 5 MB.
 KNN_BANK = 10_000
