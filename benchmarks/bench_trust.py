@@ -1,0 +1,183 @@
+"""Knowing when not to answer: trust scores, the reject option, corruptions.
+
+``CNNClassifier()`` fitted with its defaults on the first ``--n-train`` MNIST
+training digits (default: all 60,000). The MNIST test set is split in two
+halves: the first calibrates ``RejectOptionClassifier(cv="prefit")`` (the
+feature-space scores fit their statistics on half of it), the second is the
+in-distribution evaluation set. Out-of-distribution sets, 2,000 images each:
+
+- uniform noise: every pixel uniform in 0..255;
+- Fashion-MNIST: its test images (Debian's ``dataset-fashion-mnist``);
+- photos: 28x28 tiles of scikit-image's sample photographs (camera,
+  astronaut, coffee, chelsea, coins, moon, rocket, hubble deep field, grass,
+  gravel, brick, immunohistochemistry), each a random 28-112 px square
+  shrunk to 28x28 with anti-aliasing, grey, inverted half of the time;
+- inverted digits: 255 minus the evaluation digits.
+
+For every trust score: the out-of-distribution AUROC against each set, then
+at ``coverage=0.99``: the coverage and the error among accepted evaluation
+digits, and the fraction of each out-of-distribution set accepted.
+
+``--corruptions`` adds MNIST-C: the accuracy of the default model and of the
+same classifier trained with ``augment=Corruption(...)`` on the 15 MNIST-C
+corruptions at their MNIST-C severities (``corruption_robustness(kinds=
+"mnist_c", severities="mnist_c")``) and the clean accuracy beside.
+
+    cd benchmarks && python bench_trust.py [--n-train 10000] [--corruptions]
+"""
+
+import argparse
+import time
+
+import numpy as np
+from _common import load_full_mnist
+from PIL import Image
+
+from sklearn_mnist import CNNClassifier
+from sklearn_mnist.metrics import corruption_robustness
+from sklearn_mnist.neural_net import OutlierExposure
+from sklearn_mnist.preprocessing import Corruption
+from sklearn_mnist.reject import RejectOptionClassifier, ood_auroc
+
+SCORES = ("max_proba", "margin", "energy", "mahalanobis", "knn")
+PHOTOS = (
+    "camera",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "coins",
+    "moon",
+    "rocket",
+    "hubble_deep_field",
+    "grass",
+    "gravel",
+    "brick",
+    "immunohistochemistry",
+)
+
+
+def photo_tiles(n, rng):
+    """``n`` 28x28 grey tiles of scikit-image's sample photographs."""
+    from skimage import data
+    from skimage.color import rgb2gray
+
+    images = []
+    for name in PHOTOS:
+        image = getattr(data, name)()
+        image = rgb2gray(image[..., :3]) if image.ndim == 3 else image / 255.0
+        images.append((image * 255).astype(np.uint8))
+    tiles = np.empty((n, 28, 28), dtype=np.uint8)
+    for i in range(n):
+        image = images[rng.integers(len(images))]
+        side = int(rng.integers(28, 113))
+        top = rng.integers(0, image.shape[0] - side + 1)
+        left = rng.integers(0, image.shape[1] - side + 1)
+        crop = Image.fromarray(image[top : top + side, left : left + side])
+        tile = np.asarray(crop.resize((28, 28), Image.Resampling.BOX))
+        tiles[i] = 255 - tile if rng.random() < 0.5 else tile
+    return tiles
+
+
+def ood_sets(X_eval, n, rng):
+    _, _, fashion, _ = load_full_mnist(variant="fashion")
+    return {
+        "noise": rng.integers(0, 256, (n, 28, 28)).astype(np.uint8),
+        "Fashion-MNIST": fashion[:n],
+        "photos": photo_tiles(n, rng),
+        "inverted digits": 255 - X_eval[:n],
+    }
+
+
+def trust_part(clf, X_cal, y_cal, X_eval, y_eval, sets, label):
+    names = list(sets)
+    print(f"{label}: accuracy {clf.score(X_eval, y_eval):.2%} on the second half")
+    head = " | ".join(f"AUROC {k}" for k in names)
+    accepted = " | ".join(f"{k} accepted" for k in names)
+    print(f"| score | {head} | coverage | error among accepted | {accepted} |")
+    print("|" + " --- |" * (2 * len(names) + 3))
+    for score in SCORES:
+        start = time.perf_counter()
+        reject = RejectOptionClassifier(
+            clf, trust_score=score, coverage=0.99, cv="prefit", random_state=0
+        ).fit(X_cal, y_cal)
+        s_in = reject.score_samples(X_eval)
+        mask = ~reject.predict_reject(X_eval)
+        pred = reject.estimator_.predict(X_eval)
+        error = (pred[mask] != y_eval[mask]).mean()
+        aurocs, rates = [], []
+        for X_out in sets.values():
+            aurocs.append(ood_auroc(s_in, reject.score_samples(X_out)))
+            rates.append((~reject.predict_reject(X_out)).mean())
+        seconds = time.perf_counter() - start
+        print(
+            f"| {score} | "
+            + " | ".join(f"{a:.4f}" for a in aurocs)
+            + f" | {mask.mean():.2%} | {error:.3%} | "
+            + " | ".join(f"{r:.2%}" for r in rates)
+            + f" |  ({seconds:.0f} s)"
+        )
+
+
+def corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, augment):
+    rows = [("CNNClassifier()", clf)]
+    start = time.perf_counter()
+    aware = CNNClassifier(augment=augment, random_state=seed).fit(X_train, y_train)
+    print(f"\ncorruption-aware fit ({augment!r}): {time.perf_counter() - start:.0f} s")
+    rows.append((f"CNNClassifier(augment={augment!r})", aware))
+    print("| model | clean | MNIST-C mean | " + "per corruption |")
+    print("| --- | --- | --- | --- |")
+    for name, model in rows:
+        result = corruption_robustness(
+            model, X_eval, y_eval, kinds="mnist_c", severities="mnist_c",
+            random_state=seed,
+        )  # fmt: skip
+        per = ", ".join(
+            f"{k} {a:.1%}"
+            for k, a in zip(result.kinds, result.kind_accuracy, strict=True)
+        )
+        print(
+            f"| {name} | {model.score(X_eval, y_eval):.2%} | "
+            f"{np.mean(result.kind_accuracy):.2%} | {per} |"
+        )
+
+
+def main(n_train=60000, corruptions=False, n_ood=2000, seed=0):
+    X_train, y_train, X_test, y_test = load_full_mnist()
+    X_train, y_train = X_train[:n_train], y_train[:n_train]
+    X_cal, y_cal, X_eval, y_eval = (
+        X_test[:5000],
+        y_test[:5000],
+        X_test[5000:],
+        y_test[5000:],
+    )
+    rng = np.random.default_rng(seed)
+    sets = ood_sets(X_eval, n_ood, rng)
+    models = {}
+    for name, params in (
+        ("CNNClassifier()", {}),
+        (
+            "CNNClassifier(outlier_exposure=OutlierExposure())",
+            {"outlier_exposure": OutlierExposure()},
+        ),
+    ):
+        start = time.perf_counter()
+        clf = CNNClassifier(random_state=seed, **params).fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        label = f"{name} on {n_train:,} MNIST digits (fit {seconds:.0f} s)"
+        print(f"\n{label}: full test set accuracy {clf.score(X_test, y_test):.2%}")
+        trust_part(clf, X_cal, y_cal, X_eval, y_eval, sets, label)
+        models[name] = clf
+    if corruptions:
+        augment = Corruption("all", severity=(1, 5), random_state=seed)
+        clf = models["CNNClassifier()"]
+        corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, augment)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-train", type=int, default=60000)
+    parser.add_argument("--n-ood", type=int, default=2000)
+    parser.add_argument("--corruptions", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    main(args.n_train, args.corruptions, args.n_ood, args.seed)
