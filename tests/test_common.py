@@ -12,6 +12,7 @@ from sklearn_mnist.neural_net import (
 )
 from sklearn_mnist.preprocessing import (
     AugmentResampler,
+    DigitNormalizer,
     ElasticDistortion,
     Flatten,
     Normalizer255,
@@ -33,6 +34,8 @@ ESTIMATORS = [
     Normalizer255(),
     Normalizer255(dtype="float64"),
     Flatten(),
+    DigitNormalizer(),
+    DigitNormalizer(deskew=True, illumination=False),
     RandomAffineAugmenter(random_state=0),
     ElasticDistortion(random_state=0),
     MLPNetClassifier(module__hidden_units=(16,), **_NET),

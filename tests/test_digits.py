@@ -247,14 +247,23 @@ def test_input_forms(sample):
         (np.full((1, 28, 28), np.nan), "NaN|infinity"),
         (-np.ones((1, 28, 28)), "negative|Negative"),
         (np.full((1, 28, 28), 300.0), "0..255"),
-        (np.ones((2, 30)), "square"),
-        ([np.ones(5), np.ones((3, 3))], "item 0"),
+        ([np.ones(5), np.ones((3, 3))], "1-D item"),
+        (["photo.png"], "item 0 is str"),
         ([], "no images"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(X, match):
     with pytest.raises(ValueError, match=match):
         DigitNormalizer().transform(X)
+
+
+def test_flat_rows_of_other_sizes():
+    """Non-square rows read as one row of pixels, as everywhere in the package;
+    a declared shape that does not fit them is refused."""
+    out = DigitNormalizer().transform(np.ones((2, 30)) * 200)
+    assert out.shape == (2, 784)
+    with pytest.raises(ValueError, match="does not fit"):
+        DigitNormalizer(image_shape=(5, 5)).transform(np.ones((2, 30)))
 
 
 @pytest.mark.parametrize(

@@ -40,9 +40,14 @@ from PIL import Image
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array
 
-from ..utils import flat_for_container, infer_image_shape
+from ..utils import (
+    flat_for_container,
+    image_layout,
+    sample_shape,
+    to_channels_first,
+    validate_images,
+)
 
 __all__ = ["DigitNormalizer", "normalize_digit"]
 
@@ -381,59 +386,59 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
             )
 
     def fit(self, X, y=None):
-        """Check the parameters; learns nothing."""
+        """Check the parameters and the input; learns nothing but
+        ``n_features_in_`` (for arrays; pictures of different sizes have none)."""
         self._check_params()
-        self._pictures(X)
+        self._pictures(X, reset=True)
         return self
 
-    def _pictures(self, X):
-        """``(pictures, flat)``: a sequence of 2-D/3-D arrays, and whether the
-        input was flat rows (then the output is too)."""
+    def _pictures(self, X, reset=False):
+        """``(pictures, flat)``: an array ``(n, h, w)`` / ``(n, h, w, c)`` or a
+        list of 2-D/3-D pictures, and whether the input was flat rows (then
+        the output is too)."""
         if isinstance(X, str | bytes):
             raise ValueError(
                 "DigitNormalizer expects images, got a string; read image files "
                 "with ImageFileReader first"
             )
-        if hasattr(X, "to_numpy"):
-            X = X.to_numpy()
-        if isinstance(X, np.ndarray) and X.dtype != object:
-            arrays = X
-        else:
-            arrays = list(X)
-            shapes = {np.shape(a) for a in arrays}
-            if len(shapes) == 1 and not any(isinstance(a, str) for a in arrays):
-                arrays = np.asarray(arrays)
-                if arrays.dtype == object:
-                    arrays = list(arrays)
-            if isinstance(arrays, list):
-                for i, a in enumerate(arrays):
-                    if isinstance(a, str | bytes) or np.ndim(a) not in (2, 3):
-                        raise ValueError(
-                            f"DigitNormalizer expects images; item {i} is "
-                            f"{type(a).__name__} of shape {np.shape(a)}"
-                        )
-                if not arrays:
-                    raise ValueError("DigitNormalizer got no images (0 samples)")
-                return arrays, False
-        arrays = check_array(
-            arrays,
-            allow_nd=True,
-            dtype="numeric",
-            ensure_all_finite=True,
-            force_writeable=False,
-            copy=False,
+        ragged = isinstance(X, list | tuple) or (
+            isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
         )
-        if arrays.ndim == 2:
-            _, h, w = infer_image_shape(arrays.shape[1], self.image_shape)
-            return arrays.reshape(len(arrays), h, w), True
-        if arrays.ndim == 4 and arrays.shape[1] in (1, 3, 4) and arrays.shape[-1] > 4:
-            arrays = np.moveaxis(arrays, 1, -1)
-        if arrays.ndim not in (3, 4):
+        if ragged:
+            pictures = list(X)
+            if not pictures:
+                raise ValueError("DigitNormalizer got no images (0 samples)")
+            for i, a in enumerate(pictures):
+                if isinstance(a, str | bytes) or np.ndim(a) not in (1, 2, 3):
+                    raise ValueError(
+                        f"DigitNormalizer expects images; item {i} is "
+                        f"{type(a).__name__} of shape {np.shape(a)}"
+                    )
+            shapes = {np.shape(a) for a in pictures}
+            if len(shapes) > 1 or len(next(iter(shapes))) == 3:
+                if any(np.ndim(a) == 1 for a in pictures):
+                    raise ValueError(
+                        "DigitNormalizer expects pictures (h, w) or (h, w, c) in a "
+                        "list of pictures of different sizes; got a 1-D item"
+                    )
+                return pictures, False
+            X = np.asarray(pictures)  # one size: an ordinary stack or rows
+        X = validate_images(self, X, reset=reset, dtype="numeric")
+        if X.size and X.min() < 0:
             raise ValueError(
-                "DigitNormalizer expects images (n, h, w), (n, h, w, 3) or flat "
-                f"rows (n, h*w); got an array of shape {arrays.shape}"
+                f"Negative values in data passed to DigitNormalizer: grey levels "
+                f"must be >= 0 (minimum {X.min():g})"
             )
-        return arrays, False
+        if X.ndim == 2:
+            c, h, w = sample_shape(X, self.image_shape)
+            images = X.reshape(len(X), c, h, w)
+            images = images[:, 0] if c == 1 else np.moveaxis(images, 1, -1)
+            return images, True
+        if X.ndim == 4:
+            layout = image_layout(X.shape)
+            X = np.moveaxis(to_channels_first(X, layout), 1, -1)
+            X = X[..., 0] if X.shape[-1] == 1 else X
+        return X, False
 
     def transform(self, X):
         """Normalise every picture in ``X``.
@@ -479,4 +484,5 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         tags.requires_fit = False
         tags.input_tags.positive_only = True
         tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
