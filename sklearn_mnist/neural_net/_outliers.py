@@ -68,11 +68,13 @@ def _inverted(X, lo, hi, gen):
 
 
 def _overlay(X, lo, hi, gen):
-    """Two digits of the batch drawn over each other, one shifted."""
+    """Two different digits of the batch drawn over each other, the second
+    shifted by 3 to 6 pixels on each axis (never a digit on itself)."""
     n = len(X)
-    other = X[torch.randperm(n, generator=gen, device=X.device)]
-    shift = torch.randint(-6, 7, (2,), generator=gen, device=X.device).tolist()
-    return torch.maximum(X, torch.roll(other, shifts=shift, dims=(2, 3)))
+    other = X.roll(1, dims=0) if n > 1 else X
+    magnitude = torch.randint(3, 7, (2,), generator=gen, device=X.device)
+    sign = torch.randint(0, 2, (2,), generator=gen, device=X.device) * 2 - 1
+    return torch.maximum(X, torch.roll(other, (magnitude * sign).tolist(), (2, 3)))
 
 
 def _thick(X, lo, hi, gen):
@@ -173,9 +175,9 @@ class OutlierExposure(BaseEstimator):
         out = torch.empty_like(source)
         for i, kind in enumerate(kinds):
             mask = pick == i
-            if mask.any():
-                made = OUTLIER_KINDS[kind](source[mask], lo, hi, gen)
-                out[mask] = made.to(source.dtype)
+            if mask.any():  # made from the whole batch: overlay pairs any two
+                made = OUTLIER_KINDS[kind](source, lo, hi, gen)
+                out[mask] = made[mask].to(source.dtype)
         return out
 
     def loss(self, log_proba):
