@@ -61,6 +61,17 @@ def test_kinds_are_what_they_say(digits):
             )
             for x in X
         )
+    # an overlay is a digit and *another* digit of the batch, shifted 3-6 px on
+    # each axis (never a digit over itself: that would push digits to uniform)
+    from sklearn_mnist.neural_net._outliers import _overlay
+
+    out = _overlay(X, 0, 255, torch.Generator().manual_seed(3))
+    shifts = [(a * p, b * q) for a in range(3, 7) for b in range(3, 7)
+              for p in (-1, 1) for q in (-1, 1)]  # fmt: skip
+    assert any(
+        torch.equal(out, torch.maximum(X, torch.roll(X.roll(1, 0), s, (2, 3))))
+        for s in shifts
+    )
     noise = OutlierExposure(kinds=["noise"]).outlier_batch(X, (0, 1), rng)
     assert float(noise.max()) <= 1 and 0.4 < float(noise.mean()) < 0.6
     half = OutlierExposure(ratio=0.5).outlier_batch(X, (0, 255), rng)
