@@ -40,9 +40,10 @@ from sklearn_mnist.metrics import corruption_robustness
 from sklearn_mnist.neural_net import OutlierExposure
 from sklearn_mnist.preprocessing import Corruption
 from sklearn_mnist.preprocessing._corrupt import ALL_KINDS
-from sklearn_mnist.reject import RejectOptionClassifier, ood_auroc
+from sklearn_mnist.reject import RejectOptionClassifier, _scores, ood_auroc
 
-SCORES = ("max_proba", "margin", "energy", "mahalanobis", "knn")
+# "knn10": the kNN score with the 10th neighbour (the package uses the first)
+SCORES = ("max_proba", "margin", "energy", "mahalanobis", "knn", "knn10")
 PHOTOS = (
     "camera",
     "astronaut",
@@ -100,8 +101,11 @@ def trust_part(clf, X_cal, y_cal, X_eval, y_eval, sets, label):
     print("|" + " --- |" * (2 * len(names) + 3))
     for score in SCORES:
         start = time.perf_counter()
+        name, k = (score, None) if score != "knn10" else ("knn", 10)
+        if k is not None:  # the 10th neighbour instead of the first
+            _scores.KNN_NEIGHBORS, k = k, _scores.KNN_NEIGHBORS
         reject = RejectOptionClassifier(
-            clf, trust_score=score, coverage=0.99, cv="prefit", random_state=0
+            clf, trust_score=name, coverage=0.99, cv="prefit", random_state=0
         ).fit(X_cal, y_cal)
         s_in = reject.score_samples(X_eval)
         mask = ~reject.predict_reject(X_eval)
@@ -111,6 +115,8 @@ def trust_part(clf, X_cal, y_cal, X_eval, y_eval, sets, label):
         for X_out in sets.values():
             aurocs.append(ood_auroc(s_in, reject.score_samples(X_out)))
             rates.append((~reject.predict_reject(X_out)).mean())
+        if k is not None:
+            _scores.KNN_NEIGHBORS = k
         seconds = time.perf_counter() - start
         print(
             f"| {score} | "
