@@ -236,7 +236,8 @@ def test_input_forms(sample):
     as_objects[:] = ragged
     np.testing.assert_array_equal(DigitNormalizer().transform(as_objects), out)
     assert DigitNormalizer(size=32, box=24).transform(X).shape == (4, 32, 32)
-    blank = DigitNormalizer().transform(np.full((1, 50, 40), 200, np.uint8))
+    with pytest.warns(UserWarning, match="no ink"):
+        blank = DigitNormalizer().transform(np.full((1, 50, 40), 200, np.uint8))
     assert blank.shape == (1, 28, 28) and not blank.any()
 
 
@@ -303,6 +304,34 @@ def test_pipeline_grid_search_clone_pickle_and_safe_files(sample, tmp_path):
     loaded = load(tmp_path / "m.skmnist")
     np.testing.assert_array_equal(loaded.predict(photos), model.predict(photos))
     assert loaded.steps[0][1].deskew is True
+
+
+def test_a_fitted_normaliser_reads_pictures_of_any_size(sample):
+    """Fitted on MNIST (as in a Pipeline), it still takes one photo, or several
+    of one size other than 28x28 (a regression: it once checked the feature
+    count seen at fit)."""
+    X, y = sample
+    normaliser = DigitNormalizer().fit(X[:50])
+    photos = make_photo_digits(X[:3], random_state=0)
+    assert normaliser.transform(photos[:1]).shape == (1, 28, 28)
+    same_size = np.stack([photos[0]] * 3)
+    assert normaliser.transform(same_size).shape == (3, 28, 28)
+    model = make_pipeline(DigitNormalizer(), Flatten(), KNeighborsClassifier(1))
+    model.fit(X[:100], y[:100])
+    assert model.predict(photos[:1]).shape == (1,)
+    assert model.predict(np.ones((2, 40, 30)) * 100 + np.eye(40, 30) * 100).shape == (
+        2,
+    )
+
+
+def test_blank_pictures_are_black_frames_with_a_warning():
+    pictures = np.concatenate(
+        [np.full((2, 40, 40), 230, np.uint8), np.zeros((1, 40, 40), np.uint8)]
+    )
+    pictures[0, 10:30, 18:22] = 20  # one has ink
+    with pytest.warns(UserWarning, match=r"2 of 3 picture\(s\) have no ink.*rows 1, 2"):
+        out = DigitNormalizer().transform(pictures)
+    assert out[0].any() and not out[1:].any()
 
 
 def test_normalize_digit_function_is_the_transformer(sample):

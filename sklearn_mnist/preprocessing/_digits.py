@@ -40,13 +40,13 @@ from PIL import Image
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array
 
 from ..utils import (
     flat_for_container,
     image_layout,
     sample_shape,
     to_channels_first,
-    validate_images,
 )
 
 __all__ = ["DigitNormalizer", "normalize_digit"]
@@ -386,13 +386,16 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
             )
 
     def fit(self, X, y=None):
-        """Check the parameters and the input; learns nothing but
-        ``n_features_in_`` (for arrays; pictures of different sizes have none)."""
+        """Check the parameters and the input; learns nothing.
+
+        No ``n_features_in_`` either: the transformer takes pictures of any
+        size, before and after ``fit`` (a fitted ``Pipeline`` reads one photo
+        of its own size as readily as the training set)."""
         self._check_params()
-        self._pictures(X, reset=True)
+        self._pictures(X)
         return self
 
-    def _pictures(self, X, reset=False):
+    def _pictures(self, X):
         """``(pictures, flat)``: an array ``(n, h, w)`` / ``(n, h, w, c)`` or a
         list of 2-D/3-D pictures, and whether the input was flat rows (then
         the output is too)."""
@@ -423,7 +426,12 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
                     )
                 return pictures, False
             X = np.asarray(pictures)  # one size: an ordinary stack or rows
-        X = validate_images(self, X, reset=reset, dtype="numeric")
+        X = check_array(X, allow_nd=True, dtype="numeric", ensure_min_features=1)
+        if X.ndim > 4:
+            raise ValueError(
+                "DigitNormalizer expects images (n, h, w), (n, h, w, c), (n, c, h, "
+                f"w) or flat rows (n, h*w); got an array of shape {X.shape}"
+            )
         if X.size and X.min() < 0:
             raise ValueError(
                 f"Negative values in data passed to DigitNormalizer: grey levels "
@@ -469,6 +477,20 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
             warnings.simplefilter("ignore", RuntimeWarning)
             for i, picture in enumerate(pictures):
                 out[i] = normalize_digit(picture, name=f"image {i}", **params)
+        blank = np.flatnonzero(~out.reshape(len(out), -1).any(axis=1))
+        if blank.size:
+            shown = ", ".join(map(str, blank[:10])) + (
+                " ..." if blank.size > 10 else ""
+            )
+            warnings.warn(
+                f"{blank.size} of {len(out)} picture(s) have no ink that "
+                "DigitNormalizer could find (blank or uniform): they become black "
+                f"frames, which a classifier still labels; rows {shown}. A "
+                "RejectOptionClassifier "
+                "(trust_score='knn') rejects such inputs.",
+                UserWarning,
+                stacklevel=2,
+            )
         if flat:
             return out.reshape(len(out), -1)
         return flat_for_container(self, out)
