@@ -2,7 +2,7 @@
 
 ``CNNClassifier()`` fitted with its defaults on the first ``--n-train`` MNIST
 training digits (default: all 60,000). The MNIST test set is split in two
-halves: the first calibrates ``RejectOptionClassifier(cv="prefit")`` (the
+random halves: the first calibrates ``RejectOptionClassifier(cv="prefit")`` (the
 feature-space scores fit their statistics on half of it), the second is the
 in-distribution evaluation set. Out-of-distribution sets, 2,000 images each:
 
@@ -154,12 +154,12 @@ def corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, augment):
 def main(n_train=60000, corruptions=False, n_ood=2000, seed=0):
     X_train, y_train, X_test, y_test = load_full_mnist()
     X_train, y_train = X_train[:n_train], y_train[:n_train]
-    X_cal, y_cal, X_eval, y_eval = (
-        X_test[:5000],
-        y_test[:5000],
-        X_test[5000:],
-        y_test[5000:],
-    )
+    # a random half of the test set calibrates, the other half evaluates (the
+    # two halves of MNIST's test file come from different writers: in file
+    # order they are not exchangeable, and conformal coverage needs that)
+    order = np.random.default_rng(seed).permutation(len(X_test))
+    cal, ev = order[:5000], order[5000:]
+    X_cal, y_cal, X_eval, y_eval = X_test[cal], y_test[cal], X_test[ev], y_test[ev]
     rng = np.random.default_rng(seed)
     sets = ood_sets(X_eval, n_ood, rng)
     models = {}
