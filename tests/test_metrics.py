@@ -89,3 +89,28 @@ def test_write_report_names_the_model(fitted, tmp_path):
     pipe = make_pipeline(Flatten(), LogisticRegression(max_iter=5)).fit(X, y)
     write_report(pipe, X[:50], y[:50], tmp_path / "b", model_name="mine")
     assert json.loads((tmp_path / "b" / "report.json").read_text())["model"] == "mine"
+
+
+def test_write_report_of_a_reject_option(tmp_path):
+    """A RejectOptionClassifier's report says how much it answered and how well,
+    and draws its coverage-risk curve."""
+    from sklearn_mnist.metrics import write_report
+    from sklearn_mnist.reject import RejectOptionClassifier
+
+    X, y = load_mnist_sample(return_X_y=True)
+    model = RejectOptionClassifier(
+        LogisticRegression(max_iter=200), coverage=0.8, random_state=0
+    ).fit(X[::5] / 255, y[::5])
+    X_test, y_test = X[1::10] / 255, y[1::10]
+    write_report(model, X_test, y_test, tmp_path / "r", attack=False)
+    summary = json.loads((tmp_path / "r" / "report.json").read_text())["reject_option"]
+    answered = ~model.predict_reject(X_test)
+    assert summary["coverage"] == pytest.approx(answered.mean())
+    inner = model.estimator_.predict(X_test)
+    assert summary["accuracy_on_answered"] == pytest.approx(
+        (inner[answered] == y_test[answered]).mean()
+    )
+    assert summary["trust_score"] == "max_proba" and summary["n_samples"] == 500
+    assert (tmp_path / "r" / "coverage_risk.png").stat().st_size > 1000
+    text = (tmp_path / "r" / "classification_report.txt").read_text()
+    assert "reject option" in text and "coverage" in text

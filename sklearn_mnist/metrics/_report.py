@@ -3,6 +3,8 @@
 import json
 import pathlib
 
+import numpy as np
+
 __all__ = ["describe_estimator", "write_report"]
 
 
@@ -122,8 +124,42 @@ def write_report(
             "eps": curve.eps.tolist(),
             "accuracy": curve.accuracy.tolist(),
         }
+    if hasattr(estimator, "predict_reject") and hasattr(estimator, "threshold_"):
+        stage("reject option")
+        summary["reject_option"] = _reject_summary(estimator, X, y, out, plt)
+        lines = [f"  {k}: {v}" for k, v in summary["reject_option"].items()]
+        with open(out / "classification_report.txt", "a") as f:
+            f.write("\nreject option (rejected samples count as errors above):\n")
+            f.write("\n".join(lines) + "\n")
     (out / "report.json").write_text(json.dumps(summary, indent=2))
     return result
+
+
+def _reject_summary(estimator, X, y, out, plt):
+    """What a reject option answers on ``(X, y)``: its coverage, the accuracy
+    on the answers, and ``coverage_risk.png`` (the error rate among answers
+    against the share answered, the fitted threshold marked)."""
+    from ..reject import plot_coverage_risk
+
+    y = np.asarray(y)
+    scores = estimator.score_samples(X)
+    answered = ~np.asarray(estimator.predict_reject(X))
+    inner = np.asarray(estimator.estimator_.predict(X))
+    fig = plot_coverage_risk(
+        y, inner, scores, threshold=estimator.threshold_,
+        title=f"Reject option ({estimator.trust_score}): error among answers",
+    )  # fmt: skip
+    _save(fig, out / "coverage_risk.png", plt)
+    accuracy = (
+        float((inner[answered] == y[answered]).mean()) if answered.any() else None
+    )
+    return {
+        "trust_score": str(estimator.trust_score),
+        "threshold": float(estimator.threshold_),
+        "coverage": float(answered.mean()),
+        "accuracy_on_answered": accuracy,
+        "n_samples": int(len(y)),
+    }
 
 
 def _save(fig, path, plt):
