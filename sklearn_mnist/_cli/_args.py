@@ -290,7 +290,8 @@ def build_parser():
     pred = command(
         "predict", "predict the digit in image files with a saved model: one line "
         "per file on stdout, LABEL, PROBABILITY and PATH separated by tabs (LABEL "
-        "is 'rejected' where a RejectOptionClassifier rejects the file)",
+        "is 'rejected' where a RejectOptionClassifier rejects the file; "
+        "PROBABILITY is then that of the class the model would have answered)",
     )  # fmt: skip
     model_options(pred)
     pred.add_argument(
