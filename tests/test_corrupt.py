@@ -511,9 +511,25 @@ def test_several_kinds_draw_one_per_image():
         assert 5 <= (out == alone).all(axis=(1, 2)).sum() <= 45, kind
 
 
+def test_probability_leaves_the_other_images_clean():
+    X = np.repeat(DIGITS[:1] / 255, 300, axis=0)
+    out = Corruption("stripe", probability=0.3, random_state=0).corrupt(X)
+    clean = (out == X).all(axis=(1, 2))
+    assert 170 < clean.sum() < 250  # about 70% untouched
+    striped = np.isclose(out[:, :, :7], 1 - X[:, :, :7]).all(axis=(1, 2))
+    assert (clean ^ striped).all()
+    assert (Corruption("stripe", probability=0.0).corrupt(X) == X).all()
+    # 1.0 (the default) draws exactly as before the parameter existed
+    np.testing.assert_array_equal(
+        Corruption("all", severity=(1, 5), probability=1.0, random_state=1).corrupt(X),
+        Corruption("all", severity=(1, 5), random_state=1).corrupt(X),
+    )
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
+        (dict(probability=1.5), "'probability' parameter"),
         (dict(kind="blur"), "gaussian_blur"),
         (dict(kind=["fog", "nope"]), "gaussian_blur.*'all', 'mnist_c'"),
         (dict(kind=[]), "non-empty list"),
