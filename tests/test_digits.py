@@ -1,6 +1,7 @@
 """DigitNormalizer and make_photo_digits: pictures of digits to MNIST-style images."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -332,6 +333,27 @@ def test_blank_pictures_are_black_frames_with_a_warning():
     with pytest.warns(UserWarning, match=r"2 of 3 picture\(s\) have no ink.*rows 1, 2"):
         out = DigitNormalizer().transform(pictures)
     assert out[0].any() and not out[1:].any()
+
+
+def test_photos_of_blank_paper_are_blank_not_digits():
+    """Otsu's threshold always splits a picture in two; on blank paper the
+    "ink" is paper texture and noise, under min_contrast (found by a new-user
+    trial: blank photos became confident digits)."""
+    blank = make_photo_digits(np.zeros((20, 28, 28), np.uint8), random_state=0)
+    with pytest.warns(UserWarning, match="have no ink"):
+        out = DigitNormalizer().transform(blank)
+    assert (~out.reshape(20, -1).any(axis=1)).sum() >= 12
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = DigitNormalizer(min_contrast=0).transform(blank)
+    assert old.reshape(20, -1).any(axis=1).all()  # what it did before
+
+
+def test_one_picture_without_its_sample_axis_is_flagged():
+    with pytest.warns(UserWarning, match=r"pass \[picture\] or picture\[None\]"):
+        DigitNormalizer().transform(np.full((126, 117), 200.0))
+    with pytest.warns(UserWarning, match="one colour picture"):
+        DigitNormalizer().transform(np.full((60, 50, 3), 200, np.uint8))
 
 
 def test_normalize_digit_function_is_the_transformer(sample):
