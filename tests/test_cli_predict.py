@@ -387,6 +387,22 @@ def test_pipelines_that_read_or_normalise_get_paths_or_pictures(
     assert code == 0 and len(parse(out)) == 1 and "skipped bad.png" in err
 
 
+def test_blank_pictures_are_named_on_stderr(capsys, photos, model_file, mlp, models):
+    """DigitNormalizer's warning can only name a row of a batch; the command
+    names the file (found by a new-user trial: 'rows 0' for every blank file)."""
+    from PIL import Image
+
+    root, files = photos
+    blank = root.parent / "blank.png"
+    Image.fromarray(np.full((40, 30), 255, np.uint8)).save(blank)
+    normaliser = save(make_pipeline(DigitNormalizer(), mlp), models / "norm2.skmnist")
+    for model in (model_file, normaliser):
+        code, out, err = run(capsys, model, files[0], blank)
+        assert code == 0 and len(parse(out)) == 2
+        assert f"warning: {blank}: no ink found" in err
+        assert err.count("no ink") == 1 and "rows 0" not in err
+
+
 def test_reject_option_classifier_marks_rejected_files(
     capsys, photos, mlp, models, tmp_path
 ):

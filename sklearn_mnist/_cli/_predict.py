@@ -240,6 +240,29 @@ def _leading(model, kinds):
     return k
 
 
+def _no_ink_noted(transform, path):
+    """``transform()``, with DigitNormalizer's warning about a picture without
+    ink turned into one stderr line that names the file (the warning itself
+    can only name a row of a batch)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = transform()
+    for warning in caught:
+        if "have no ink" in str(warning.message):
+            print(
+                f"sklearn-mnist: warning: {path}: no ink found (a blank picture?); "
+                "the model still answers for it",
+                file=sys.stderr,
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return out
+
+
 def plan(model, args):
     """The ``Plan`` for ``model`` and the options; CLIError for options the
     model cannot honour (exit 2) or a model that takes no images (exit 4)."""
@@ -279,9 +302,19 @@ def plan(model, args):
         if head:  # its first steps one file at a time: one picture in memory
             front = model[:head]
             if reader:
-                return Plan(lambda path: front.transform([path])[0], model[head:], what)
+
+                def first_steps(path):
+                    return front.transform([path])[0]
+
+            else:
+
+                def first_steps(path):
+                    return front.transform([picture(path)])[0]
+
             return Plan(
-                lambda path: front.transform([picture(path)])[0], model[head:], what
+                lambda path: _no_ink_noted(lambda: first_steps(path), path),
+                model[head:],
+                what,
             )
         if reader:
             return Plan(lambda path: path, model, what, paths_in_batch=True)
@@ -314,7 +347,9 @@ def plan(model, args):
         )
 
         def read(path):
-            return normalizer.transform([read_image(path, mode="L")])[0]
+            return _no_ink_noted(
+                lambda: normalizer.transform([read_image(path, mode="L")])[0], path
+            )
 
         what = f"digit normalisation on ({normalizer!r}), {size} grey images"
     else:
