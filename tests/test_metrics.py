@@ -114,3 +114,26 @@ def test_write_report_of_a_reject_option(tmp_path):
     assert (tmp_path / "r" / "coverage_risk.png").stat().st_size > 1000
     text = (tmp_path / "r" / "classification_report.txt").read_text()
     assert "reject option" in text and "coverage" in text
+
+
+def test_report_of_a_reject_option_that_answers_nothing_is_strict_json(tmp_path):
+    """An infinite threshold (nothing certified) is written as null, which every
+    JSON reader takes (Python's json wrote Infinity; found by a new-user trial)."""
+    from sklearn_mnist.metrics import write_report
+    from sklearn_mnist.reject import RejectOptionClassifier
+
+    X, y = load_mnist_sample(return_X_y=True)
+    with pytest.warns(UserWarning, match="no threshold is certified"):
+        model = RejectOptionClassifier(
+            LogisticRegression(max_iter=100), max_risk=1e-6, random_state=0
+        ).fit(X[::10] / 255, y[::10])
+    assert model.threshold_ == np.inf
+    write_report(model, X[1::20] / 255, y[1::20], tmp_path / "r", attack=False)
+
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    text = (tmp_path / "r" / "report.json").read_text()
+    summary = json.loads(text, parse_constant=refuse)["reject_option"]
+    assert summary["threshold"] is None and summary["coverage"] == 0
+    assert summary["accuracy_on_answered"] is None

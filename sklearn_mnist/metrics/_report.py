@@ -155,7 +155,10 @@ def _reject_summary(estimator, X, y, out, plt):
     )
     return {
         "trust_score": str(estimator.trust_score),
-        "threshold": float(estimator.threshold_),
+        # strict JSON has no infinity: None when the threshold answers all or none
+        "threshold": (
+            float(estimator.threshold_) if np.isfinite(estimator.threshold_) else None
+        ),
         "coverage": float(answered.mean()),
         "accuracy_on_answered": accuracy,
         "n_samples": int(len(y)),
