@@ -471,13 +471,7 @@ class _Scan:
             self.bad(folder, f"folder cannot be listed: {exc.strerror}")
             return []
         found = []
-        for entry in entries:
-            if _hidden(entry.name):
-                continue
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
+        for entry, is_dir in _visible(entries):
             if (
                 not is_dir
                 and self.extensions is not None
@@ -505,13 +499,9 @@ class _Scan:
         return found
 
 
-def _class_folders(root, root_real, on_error, scan):
-    try:
-        with os.scandir(root) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        raise ValueError(f"cannot list the folder {root!r}: {exc.strerror}") from None
-    folders, loose = [], 0
+def _visible(entries):
+    """``(entry, is_dir)`` of the directory entries that are not hidden (an
+    entry whose type cannot be read counts as a file)."""
     for entry in entries:
         if _hidden(entry.name):
             continue
@@ -519,6 +509,17 @@ def _class_folders(root, root_real, on_error, scan):
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
+        yield entry, is_dir
+
+
+def _class_folders(root, root_real, on_error, scan):
+    try:
+        with os.scandir(root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        raise ValueError(f"cannot list the folder {root!r}: {exc.strerror}") from None
+    folders, loose = [], 0
+    for entry, is_dir in _visible(entries):
         if not is_dir:
             loose += 1
             continue
