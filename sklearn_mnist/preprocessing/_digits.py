@@ -498,17 +498,9 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         self._check_params()
         pictures, flat = self._pictures(X)
         out = np.empty((len(pictures), self.size, self.size), dtype=np.float32)
-        params = {
-            "size": self.size,
-            "box": self.box,
-            "invert": self.invert,
-            "illumination": self.illumination,
-            "threshold": self.threshold,
-            "min_component": self.min_component,
-            "min_contrast": self.min_contrast,
-            "deskew": self.deskew,
-            "center": self.center,
-        }
+        # every parameter but image_shape (how flat rows are read) is a step's
+        params = self.get_params()
+        del params["image_shape"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             for i, picture in enumerate(pictures):
