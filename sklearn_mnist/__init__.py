@@ -1,5 +1,6 @@
 """sklearn-mnist: scikit-learn estimators for MNIST-style images, PyTorch underneath."""
 
+from ._version import __version__
 from .adversarial import FGSMPerturber
 from .datasets import (
     fetch_mnist,
@@ -28,8 +29,6 @@ from .reject import (
     ood_auroc,
     selective_accuracy,
 )
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "CNNClassifier",

@@ -257,3 +257,71 @@ def test_cnn_gradient_comes_back_channels_last_with_the_same_numbers(
     assert layouts == [True]
     for fixed, plain in zip(grads["fixed"], grads["plain"], strict=True):
         torch.testing.assert_close(fixed, plain, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------- seams between subpackages
+_ROOT_INTERNAL = {"_version", "_compat"}  # root modules any subpackage may use
+
+
+def _imports(path):
+    """``(line, dotted module as a list, imported names)`` of every import in
+    ``path``, relative imports resolved; lazy ones inside functions too."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = parts[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = base + (node.module.split(".") if node.module else [])
+            else:
+                module = node.module.split(".")
+            yield node.lineno, module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split("."), []
+
+
+def _seam_violations():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        here = rel[1] if len(rel) > 2 else None  # the subpackage, None at the root
+        for line, module, names in _imports(path):
+            where = f"{path.relative_to(PACKAGE)}:{line} {'.'.join(module)} {names}"
+            if module[0] == "sklearn":
+                private = any(p.startswith("_") for p in module[1:] + names)
+                if private and rel[-1] != "_compat":
+                    found.append(f"scikit-learn private name outside _compat: {where}")
+                continue
+            if module[0] != "sklearn_mnist" or len(module) > 1 and module[1] == here:
+                continue
+            if len(module) == 1:
+                if any(name.startswith("_") for name in names):
+                    found.append(f"private name from the package root: {where}")
+            elif module[1] not in _ROOT_INTERNAL and any(
+                p.startswith("_") for p in module[2:] + names
+            ):
+                found.append(f"private name from another subpackage: {where}")
+    return found
+
+
+def test_subpackages_meet_only_at_their_init():
+    """Between subpackages, only names a subpackage's ``__init__`` exports (its
+    internal API included, ``name as name``); scikit-learn's private helpers
+    only through ``sklearn_mnist._compat``; ``__version__`` from ``_version``."""
+    assert _seam_violations() == []
+
+
+def test_the_seam_check_sees_a_private_import(tmp_path, monkeypatch):
+    """The check above can fail: a private import from another subpackage, a
+    lazy one inside a function, is reported."""
+    fake = tmp_path / "sklearn_mnist"
+    (fake / "metrics").mkdir(parents=True)
+    (fake / "metrics" / "_x.py").write_text(
+        "def f():\n    from ..neural_net._base import BaseImageClassifier\n"
+        "from sklearn.utils._param_validation import Interval\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    found = _seam_violations()
+    assert len(found) == 2, found
+    assert "neural_net._base" in found[0] or "neural_net._base" in found[1]

@@ -7,7 +7,7 @@ in ``_commands.py`` only see valid values.
 import argparse
 import textwrap
 
-from ..export._onnx import MIN_OPSET
+from ..export import MIN_OPSET
 
 __all__ = ["EXIT_CODES", "CLIError", "MODEL_SUFFIX", "build_parser"]
 
@@ -132,7 +132,7 @@ def _opset(text):
 def _device(text):
     if text == "auto":
         return text
-    from ..neural_net._device import resolve_device
+    from ..utils import resolve_device
 
     try:
         resolve_device(text)

@@ -68,7 +68,7 @@ def _demo(args):
 
 
 def _fit(args):
-    from ..metrics._report import describe_estimator
+    from ..metrics import describe_estimator
     from ..persistence import save
 
     out = _io.check_output(args.output, args.overwrite, folder=False)
@@ -98,7 +98,7 @@ def _fit(args):
 
 
 def _evaluate(args):
-    from ..metrics._report import describe_estimator
+    from ..metrics import describe_estimator
 
     out = _io.check_output(args.output, args.overwrite, folder=True)
     model = _io.read_model(args)
@@ -149,32 +149,10 @@ def _attack(args):
     return 0
 
 
-def _check_images(shape, input_range, n):
-    """``n`` sample digits in the ONNX input's shape and units (or, for other
-    images, random pixels), and what they are."""
-    import math
-
-    import numpy as np
-
-    from ..datasets import load_mnist_sample
-
-    low, high = input_range
-    if math.prod(shape) == 784 and all(d in (1, 28, 784) for d in shape):
-        X = load_mnist_sample().data
-        X = X[np.linspace(0, len(X) - 1, min(n, len(X))).astype(int)]
-        what = "bundled sample digits"
-    else:
-        X = np.random.default_rng(0).integers(0, 256, (n, math.prod(shape)))
-        what = "random images"
-    X = (low + X.astype(np.float32) * ((high - low) / 255)).astype(np.float32)
-    return X.reshape(len(X), *shape), what
-
-
 def _export_onnx(args):
     import json
 
-    from ..export import verify_onnx
-    from ..export._onnx import build_onnx, shape_text
+    from ..export import build_onnx, check_images, shape_text, verify_onnx
     from ..utils import atomic_write
 
     out = _io.check_output(args.output, args.overwrite, folder=False)
@@ -184,7 +162,7 @@ def _export_onnx(args):
         shape = tuple(json.loads(meta["input_shape"])[1:])
         check = None
         if args.check_samples:
-            X, what = _check_images(
+            X, what = check_images(
                 shape, json.loads(meta["input_range"]), args.check_samples
             )
             check = verify_onnx(model, data, X)
@@ -224,7 +202,7 @@ def _predict(args):
     work: read, predict and write one batch at a time."""
     from tqdm import tqdm
 
-    from ..metrics._report import describe_estimator
+    from ..metrics import describe_estimator
     from ..utils import atomic_write
     from . import _predict as predict
 

@@ -42,18 +42,18 @@ def gather(paths, *, skip_bad, skipped):
     (exit 3), or are passed to ``skipped(filename, reason)`` with
     ``skip_bad``; whether a file holds an image is found when it is read.
     """
-    from ..datasets._images import (
+    from ..datasets import (
         IMAGE_EXTENSIONS,
         ImageFileError,
-        _Scan,
-        _stat_regular,
+        ImageScan,
+        stat_regular_file,
     )
 
     files = []
     for path in paths:
         try:
             if os.path.isdir(path):
-                scan = _Scan(
+                scan = ImageScan(
                     os.path.realpath(path),
                     set(IMAGE_EXTENSIONS),
                     "skip" if skip_bad else "raise",
@@ -62,7 +62,7 @@ def gather(paths, *, skip_bad, skipped):
                 for name, reason in scan.skipped:
                     skipped(name, reason)
             else:
-                _stat_regular(path)
+                stat_regular_file(path)
                 files.append(path)
         except ImageFileError as exc:
             if not skip_bad:
@@ -268,7 +268,7 @@ def plan(model, args):
     model cannot honour (exit 2) or a model that takes no images (exit 4)."""
     from sklearn.pipeline import Pipeline
 
-    from ..datasets._images import read_image
+    from ..datasets import read_image
     from ..preprocessing import DigitNormalizer, ImageFileReader
 
     where = args.model_file
@@ -414,7 +414,7 @@ class Predictions:
         )
 
     def _samples(self, files):
-        from ..datasets._images import ImageFileError
+        from ..datasets import ImageFileError
 
         names, samples = [], []
         for name in files:
@@ -443,7 +443,7 @@ class Predictions:
     def batch(self, files):
         """``(names, labels, proba)`` for the files of one batch that could
         be read (all of them without ``skip_bad``)."""
-        from ..datasets._images import ImageFileError
+        from ..datasets import ImageFileError
 
         names, samples = self._samples(files)
         while names:

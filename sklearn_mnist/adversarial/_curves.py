@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
-from ..metrics._plots import _estimator_name
+from ..utils import estimator_name
 from ._fgsm import FGSMPerturber
 
 __all__ = ["robustness_curve", "plot_robustness_curve", "robust_accuracy_scorer"]
@@ -73,7 +73,7 @@ def robustness_curve(
         eps=eps,
         accuracy=accuracy,
         attack=name,
-        estimator_name=_estimator_name(estimator),
+        estimator_name=estimator_name(estimator),
         n_samples=len(y),
     )
 

@@ -8,9 +8,9 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._compat import Interval, StrOptions
 from ..neural_net import BaseImageClassifier, batch_norm_frozen
 from ..utils import flat_for_container, same_feature_names_out
 from ._attack import attack_tensor, default_step, kl_from

@@ -4,13 +4,14 @@ import hashlib
 import http.client
 import logging
 import os
-import secrets
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from tqdm.auto import tqdm
+
+from ..utils import open_temp_beside
 
 logger = logging.getLogger(__name__)
 
@@ -56,28 +57,9 @@ def _is_transient(error, url):
     )
 
 
-def _open_part_file(dest):
-    """Create a new temporary file beside ``dest``; return its path and descriptor.
-
-    Unlike ``tempfile.mkstemp`` (always 0600), the file is created with mode
-    0666 filtered by the umask (and the folder's default ACL), so the cached file
-    gets the permissions any other newly created file would have.
-    """
-    directory = os.path.dirname(dest) or "."
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        name = f".{os.path.basename(dest)}.{secrets.token_hex(8)}.part"
-        tmp = os.path.join(directory, name)
-        try:
-            return tmp, os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file beside {dest}")
-
-
 def _fetch_once(url, dest, sha256, timeout):
     """Download ``url`` to a temporary file beside ``dest``; rename on success."""
-    tmp, fd = _open_part_file(dest)
+    tmp, fd = open_temp_beside(dest, suffix=".part")
     try:
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:

@@ -73,7 +73,7 @@ class ImageFileError(ValueError):
 # ---------------------------------------------------------------- parameters
 
 
-def _check_size(size, *, allow_keep=True):
+def check_image_size(size, *, allow_keep=True):
     """``None``, ``"keep"`` or a ``(height, width)`` tuple of positive ints."""
     if size is None or (allow_keep and isinstance(size, str) and size == "keep"):
         return size
@@ -128,7 +128,7 @@ def _kind_of(mode):
     return "not a regular file"
 
 
-def _stat_regular(name):
+def stat_regular_file(name):
     """``os.stat`` of ``name`` (following links), refusing anything but a file."""
     try:
         info = os.stat(name)
@@ -303,13 +303,13 @@ def read_image(path, size=None, mode="L", max_pixels=DEFAULT_MAX_PIXELS):
         regular file, not an image in the formats above, truncated or
         corrupted, larger than ``max_pixels``, or holds 32-bit pixels.
     """
-    size = _check_size(size, allow_keep=False)
+    size = check_image_size(size, allow_keep=False)
     mode = _check_choice("mode", mode, {"L", "RGB"})
     max_pixels = _check_max_pixels(max_pixels)
     name = os.fspath(path)
     if isinstance(name, bytes):
         name = os.fsdecode(name)
-    _stat_regular(name)
+    stat_regular_file(name)
     try:
         fd = os.open(name, _O_FLAGS)
     except OSError as exc:
@@ -443,7 +443,7 @@ def _check_extensions(extensions):
     return out
 
 
-class _Scan:
+class ImageScan:
     """The image files under one class folder, in sorted order."""
 
     def __init__(self, root_real, extensions, on_error):
@@ -491,7 +491,7 @@ class _Scan:
                 found.extend(self.files(entry.path))
                 continue
             try:
-                _stat_regular(entry.path)
+                stat_regular_file(entry.path)
             except ImageFileError as exc:
                 self.bad(exc.filename, exc.reason)
                 continue
@@ -669,7 +669,7 @@ def load_image_folder(
     >>> digits.target_names
     ['cat', 'dog']
     """
-    size = _check_size(size)
+    size = check_image_size(size)
     mode = _check_choice("mode", mode, {"L", "RGB"})
     on_error = _check_choice("on_error", on_error, {"raise", "skip"})
     exts = _check_extensions(extensions)
@@ -688,7 +688,7 @@ def load_image_folder(
             "sklearn_mnist.preprocessing.ImageFileReader)"
         )
     root_real = os.path.realpath(root)
-    scan = _Scan(root_real, exts, on_error)
+    scan = ImageScan(root_real, exts, on_error)
     target_names, filenames, target = [], [], []
     for folder in _class_folders(root, root_real, on_error, scan):
         scan.visited.clear()  # links may repeat folders of other classes, not loop

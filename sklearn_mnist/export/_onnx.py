@@ -130,7 +130,7 @@ def _input_range(steps, classifier):
 
 def metadata(model, steps, classifier, shape):
     """The ``metadata_props`` of the ONNX file (every value a string)."""
-    from .. import __version__
+    from .._version import __version__
 
     classes = classifier.classes_
     try:
@@ -173,8 +173,7 @@ def build_onnx(model, *, opset=None):
             f"exporter's lowest) to {newest} (the installed onnx's newest), got "
             f"{opset!r}"
         )
-    from ..reject import RejectOptionClassifier
-    from ..reject._export import RejectModule, onnx_metadata, onnx_model
+    from ..reject import RejectModule, RejectOptionClassifier, onnx_metadata, onnx_model
 
     reject = model if isinstance(model, RejectOptionClassifier) else None
     if reject is not None:

@@ -1,6 +1,6 @@
 """Evaluation and plots."""
 
-from ..reject._metrics import (
+from ..reject import (
     coverage_risk_curve,
     ood_auroc,
     plot_coverage_risk,
@@ -15,6 +15,7 @@ from ._plots import (
     plot_misclassified,
     plot_training_curves,
 )
+from ._report import describe_estimator as describe_estimator  # internal API
 from ._report import write_report
 
 __all__ = [

@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from ..preprocessing._corrupt import LEVELS, Corruption, resolve_kinds
-from ._plots import _estimator_name
+from ..preprocessing import CORRUPTION_LEVELS, Corruption, resolve_kinds
+from ..utils import estimator_name
 
 __all__ = ["corruption_robustness", "plot_corruption_robustness"]
 
@@ -110,7 +110,8 @@ def corruption_robustness(
     for i, kind in enumerate(names):
         for j, severity in enumerate(columns):
             seed = rng.randint(np.iinfo(np.int32).max)
-            if kind not in LEVELS and j:  # no severity: the same distribution
+            # no severity: the same distribution
+            if kind not in CORRUPTION_LEVELS and j:
                 table[i, j] = table[i, 0]
                 continue
             corruption = Corruption(kind, severity=severity, random_state=seed)
@@ -123,7 +124,7 @@ def corruption_robustness(
         severity_accuracy=table.mean(axis=0),
         clean_accuracy=clean,
         mean_accuracy=float(table.mean()),
-        estimator_name=_estimator_name(estimator),
+        estimator_name=estimator_name(estimator),
         n_samples=len(y),
     )
     try:

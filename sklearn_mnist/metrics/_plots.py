@@ -8,6 +8,8 @@ helper creates the figure, so nothing is clipped when it is saved.
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from ..utils import estimator_name
+
 __all__ = [
     "plot_confusion_matrix",
     "plot_misclassified",
@@ -15,14 +17,6 @@ __all__ = [
     "plot_adversarial_examples",
     "plot_training_curves",
 ]
-
-
-def _estimator_name(estimator):
-    """``"CNNClassifier"``, ``"CNNClassifier pipeline"``, ``"VotingClassifier"``."""
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        return f"{type(steps[-1][1]).__name__} pipeline"
-    return type(estimator).__name__
 
 
 def _images(X, image_shape=None):
@@ -207,7 +201,7 @@ def plot_adversarial_examples(estimator, X, X_adv, y_true, *, n=8, title=None):
             ax.axis("off")
     _suptitle(
         fig,
-        _estimator_name(estimator) if title is None else title,
+        estimator_name(estimator) if title is None else title,
         "clean (top) vs adversarial (bottom) digits: predicted label, red = wrong",
     )
     return fig

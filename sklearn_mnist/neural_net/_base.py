@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -21,10 +22,15 @@ from skorch.callbacks import (
 )
 from torch import nn
 
-from ..utils import announce_fit, settle_allocator, thread_budget
+from ..utils import (
+    announce_fit,
+    resolve_device,
+    settle_allocator,
+    state_tensors,
+    thread_budget,
+)
 from ._callbacks import OneCycle, ThreadShare
 from ._data import DataPathMixin
-from ._device import resolve_device
 from ._inputs import (
     InputMixin,
     encode_labels,
@@ -37,7 +43,6 @@ from ._params import (
     check_parameters,
     skorch_can_build,
 )
-from ._persist import save_safetensors
 from ._plan import AutoDefaults, plan_training
 from ._training import TrainingMixin
 
@@ -845,7 +850,7 @@ class BaseImageClassifier(
         parameters, or in any other tool that reads safetensors.
         """
         check_is_fitted(self)
-        save_safetensors(self.module_, path)
+        save_file(state_tensors(self.module_), path)
 
 
 BaseImageClassifier.__init__.__signature__ = _full_signature(BaseImageClassifier)

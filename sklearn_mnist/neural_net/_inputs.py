@@ -11,13 +11,19 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
 
-from ..utils import image_layout, sample_shape, to_channels_first, validate_images
+from .._compat import check_sample_weight
+from ..utils import (
+    image_layout,
+    pixel_range,
+    sample_shape,
+    to_channels_first,
+    validate_images,
+)
 from ._data import InMemoryDataset
 
 __all__ = [
@@ -92,7 +98,7 @@ def training_weights(X, y_labels, sample_weight, class_weight):
     """
     if sample_weight is None and class_weight is None:
         return None
-    weight = _check_sample_weight(
+    weight = check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
     if class_weight is not None:
@@ -180,15 +186,6 @@ def check_input_range(name, X, fitted_range):
     warnings.warn(message, UserWarning, stacklevel=3)
 
 
-def pixel_range(dtype, high):
-    """The pixel scale of training data: (0, 255) for 8-bit images (uint8, or
-    values brighter than 127), (0, 1) for values within 0..1, otherwise the
-    data's own (0, max): scikit-learn's ``load_digits`` is 0..16."""
-    if dtype == np.uint8 or high > 127:
-        return (0.0, 255.0)
-    if high <= 1:
-        return (0.0, 1.0)
-    return (0.0, float(high))
 
 
 class InputMixin:

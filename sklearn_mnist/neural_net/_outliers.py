@@ -15,7 +15,8 @@ import numbers
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._compat import Interval, StrOptions
 
 __all__ = ["OutlierExposure", "OUTLIER_KINDS"]
 

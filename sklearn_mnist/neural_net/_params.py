@@ -11,15 +11,11 @@ from numbers import Integral, Real
 import numpy as np
 import skorch.dataset
 import torch
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
 from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import DataLoader
+
+from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
 
 __all__ = [
     "BASE_CONSTRAINTS",

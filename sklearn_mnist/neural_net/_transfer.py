@@ -5,9 +5,9 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from .._compat import Interval, StrOptions
 from ._backbones import EFFICIENTNET_LITE0
 from ._base import BaseImageClassifier
 from ._data import InMemoryDataset

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ..neural_net import BaseImageClassifier
-from ..neural_net._device import resolve_device
+from ..utils import resolve_device
 from ._container import (
     FORMAT,
     FORMAT_VERSION,
@@ -107,7 +107,7 @@ def _versions():
     import skops
     import skorch
 
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "sklearn-mnist": __version__,

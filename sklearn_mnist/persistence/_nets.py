@@ -25,7 +25,7 @@ from skorch.history import History
 from torch import nn
 
 from ..neural_net import BaseImageClassifier, TransferClassifier
-from ..neural_net._device import resolve_device
+from ..utils import resolve_device, state_tensors
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +136,7 @@ def net_weights(net):
     """The safetensors bytes of every module's state dict, keys ``<name>.<key>``."""
     tensors = {}
     for prefix, module in _torch_modules(net).items():
-        for key, value in module.state_dict().items():
-            # clone: safetensors refuses tensors sharing memory
-            tensors[f"{prefix}.{key}"] = value.detach().cpu().clone().contiguous()
+        tensors.update(state_tensors(module, prefix=f"{prefix}."))
     return save_tensors(tensors)
 
 

@@ -6,7 +6,9 @@ from ._augment import (
     random_affine_matrices,
     warp_affine,
 )
+from ._corrupt import LEVELS as CORRUPTION_LEVELS  # noqa: F401 (internal API)
 from ._corrupt import Corruption
+from ._corrupt import resolve_kinds as resolve_kinds  # internal API
 from ._digits import DigitNormalizer
 from ._elastic import ElasticDistortion
 from ._files import ImageFileReader

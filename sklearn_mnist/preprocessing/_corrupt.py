@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, StrOptions
 from ..utils import infer_clip_range, sample_shape, validate_images
 from ._augment import BaseAugmenter, warp_affine
 
@@ -747,7 +747,7 @@ class Corruption(BaseAugmenter):
 
     def fit(self, X, y=None):
         """Check the parameters; record the image shape and the pixel range."""
-        from ..neural_net._inputs import pixel_range
+        from ..utils import pixel_range
 
         self._check_params()
         X = validate_images(self, X, reset=True, dtype="numeric")

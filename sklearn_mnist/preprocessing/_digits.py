@@ -39,9 +39,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
+from .._compat import Interval, StrOptions
 from ..utils import (
     flat_for_container,
     image_layout,

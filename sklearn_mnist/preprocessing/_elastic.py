@@ -5,8 +5,8 @@ from numbers import Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval
 
+from .._compat import Interval
 from ._augment import BaseAugmenter, RandomAffineAugmenter
 
 __all__ = ["ElasticDistortion"]

@@ -6,11 +6,11 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..datasets._images import (
+from .._compat import Interval, StrOptions
+from ..datasets import (
     DEFAULT_MAX_PIXELS,
-    _check_size,
+    check_image_size,
     read_images,
 )
 from ..utils import flat_for_container
@@ -102,7 +102,7 @@ class ImageFileReader(TransformerMixin, BaseEstimator):
                 "Use on_error='raise' (the default) and filter the paths first, or "
                 "read a folder with load_image_folder(..., on_error='skip')"
             )
-        return _check_size(self.size)
+        return check_image_size(self.size)
 
     def fit(self, X, y=None):
         """Check the parameters and that ``X`` is a list of paths; reads nothing.

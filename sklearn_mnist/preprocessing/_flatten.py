@@ -4,8 +4,9 @@ import math
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from .._compat import check_feature_names_in
 from ..utils import validate_images
 
 __all__ = ["Flatten"]
@@ -67,7 +68,7 @@ class Flatten(TransformerMixin, BaseEstimator):
         """Input names for flat input; ``pixel_<i>`` (row-major) for images."""
         check_is_fitted(self)
         if len(self.image_shape_) == 1:
-            return _check_feature_names_in(self, input_features)
+            return check_feature_names_in(self, input_features)
         n = math.prod(self.image_shape_)
         if input_features is not None and len(input_features) != n:
             raise ValueError(

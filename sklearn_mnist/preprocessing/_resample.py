@@ -3,8 +3,8 @@
 from numbers import Integral
 
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import HasMethods, Interval
 
+from .._compat import HasMethods, Interval
 from ._augment import RandomAffineAugmenter
 
 __all__ = ["AugmentResampler"]

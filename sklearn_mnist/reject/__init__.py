@@ -8,6 +8,9 @@ well a score tells digits from other images.
 """
 
 from ._classifier import RejectOptionClassifier
+from ._export import RejectModule as RejectModule  # internal API (export_onnx)
+from ._export import onnx_metadata as onnx_metadata
+from ._export import onnx_model as onnx_model
 from ._metrics import (
     coverage_risk_curve,
     ood_auroc,

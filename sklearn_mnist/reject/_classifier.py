@@ -4,30 +4,30 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import (
     ShuffleSplit,
     StratifiedShuffleSplit,
     check_cv,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
 
+from .._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    check_sample_weight,
+    fit_context,
+    num_samples,
+    safe_indexing,
+)
 from ._scores import (
     SCORES,
     ModelOutputs,
@@ -77,7 +77,7 @@ def _fit_estimator(estimator, X, y, sample_weight):
 
 
 def _take(values, indices):
-    return None if values is None else _safe_indexing(values, indices)
+    return None if values is None else safe_indexing(values, indices)
 
 
 class RejectOptionClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -325,7 +325,7 @@ callable, default="max_proba"
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=False)  # estimator: not yet
+    @fit_context(prefer_skip_nested_validation=False)  # estimator: not yet
     def fit(self, X, y, sample_weight=None):
         """Fit the model (unless prefit) and choose the threshold.
 
@@ -359,8 +359,8 @@ callable, default="max_proba"
         X, y = indexable(X, np.asarray(y))
         check_consistent_length(X, y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, np.empty((_num_samples(X), 0)), dtype=np.float64,
+            sample_weight = check_sample_weight(
+                sample_weight, np.empty((num_samples(X), 0)), dtype=np.float64,
                 ensure_non_negative=True,
             )  # fmt: skip
         rng = check_random_state(self.random_state)

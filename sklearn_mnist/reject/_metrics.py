@@ -5,11 +5,9 @@ import warnings
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from .._compat import check_sample_weight
 
 __all__ = [
     "coverage_risk_curve",
@@ -68,7 +66,7 @@ def coverage_risk_curve(y_true, y_pred, scores, *, sample_weight=None):
     check_consistent_length(y_true, y_pred, scores)
     if len(scores) == 0:
         raise ValueError("coverage_risk_curve needs at least one sample, got 0")
-    weight = _check_sample_weight(
+    weight = check_sample_weight(
         sample_weight, scores[:, None], dtype=np.float64, ensure_non_negative=True
     )
     if weight.sum() <= 0:
@@ -157,7 +155,7 @@ def selective_accuracy(
     y_true = column_or_1d(np.asarray(y_true, dtype=object), warn=False)
     y_pred = column_or_1d(np.asarray(y_pred, dtype=object), warn=False)
     check_consistent_length(y_true, y_pred)
-    weight = _check_sample_weight(
+    weight = check_sample_weight(
         sample_weight, np.empty((len(y_true), 0)), dtype=np.float64,
         ensure_non_negative=True,
     )  # fmt: skip

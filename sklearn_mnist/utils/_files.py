@@ -4,16 +4,20 @@ import contextlib
 import os
 import secrets
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "open_temp_beside"]
 
 
-def _open_temp_beside(path):
-    """A new file beside ``path`` (mode 0666 filtered by the umask, as any new
-    file; ``tempfile.mkstemp`` would make it 0600)."""
+def open_temp_beside(path, suffix=".tmp"):
+    """A new hidden file beside ``path``: its name and an open descriptor.
+
+    Created with mode 0666 filtered by the umask (and the folder's default
+    ACL), as any new file; ``tempfile.mkstemp`` would make it 0600, and the
+    file renamed into place would keep that.
+    """
     directory = os.path.dirname(path) or "."
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        name = f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp"
+        name = f".{os.path.basename(path)}.{secrets.token_hex(8)}{suffix}"
         tmp = os.path.join(directory, name)
         try:
             return tmp, os.open(tmp, flags, 0o666)
@@ -31,7 +35,7 @@ def atomic_write(path):
     ``path`` is left as it was.
     """
     path = os.fspath(path)
-    tmp, fd = _open_temp_beside(path)
+    tmp, fd = open_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out

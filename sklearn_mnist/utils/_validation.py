@@ -152,3 +152,14 @@ def infer_clip_range(X):
         integer = X.dtype.kind in "ui"
         big = bool(X.size) and float(X.max()) > 1
     return (0.0, 255.0) if integer or big else (0.0, 1.0)
+
+
+def pixel_range(dtype, high):
+    """The pixel scale of training data: (0, 255) for 8-bit images (uint8, or
+    values brighter than 127), (0, 1) for values within 0..1, otherwise the
+    data's own (0, max): scikit-learn's ``load_digits`` is 0..16."""
+    if dtype == np.uint8 or high > 127:
+        return (0.0, 255.0)
+    if high <= 1:
+        return (0.0, 1.0)
+    return (0.0, float(high))

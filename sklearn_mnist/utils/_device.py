@@ -5,7 +5,7 @@ On a host with several GPUs, each Dask worker gets its own (``cuda:<rank>``).
 
 import torch
 
-from ..utils import round_robin_device
+from ._parallel import round_robin_device
 
 __all__ = ["resolve_device"]
 
