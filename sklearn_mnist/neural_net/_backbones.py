@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._offline import pretrained_weights_allowed
+
 __all__ = ["Backbone", "load_backbone", "EFFICIENTNET_LITE0"]
 
 EFFICIENTNET_LITE0 = "efficientnet_lite0"
@@ -228,6 +230,8 @@ def load_backbone(backbone=EFFICIENTNET_LITE0, weights="imagenet"):
             "weights must be 'imagenet', None or a path to a state dict, got "
             f"{weights!r}"
         )
+    if not pretrained_weights_allowed():
+        weights = None  # loading a model file: its own weights replace them
     if isinstance(backbone, nn.Module):
         return _user_module(backbone, weights)
     if not isinstance(backbone, str):

@@ -1,98 +1,54 @@
-"""The one skorch-based base class that every image classifier shares."""
+"""The one skorch-based base class that every image classifier shares.
 
-import contextlib
-import inspect
-import logging
-import math
-import numbers
+It holds scikit-learn's contract (parameters, ``fit`` / ``partial_fit``,
+tags); every other job is a mixin named by its file:
 
-import numpy as np
-import torch
-from safetensors.torch import save_file
+- ``_inputs.py``: validation, layouts, labels, pixel statistics, weights;
+- ``_data.py``: the in-memory dataset and batch iterator, early stopping's split;
+- ``_training.py``: the training step (augmentation, adversarial examples,
+  outlier exposure, mixed precision, the loss);
+- ``_components.py``: building and rebuilding module / criterion / optimizer;
+- ``_loading.py``: saved state back onto ``device_``;
+- ``_inference.py``: prediction and the safetensors export;
+- ``_fitting.py``: the state of one fit (:class:`FitState`), seeds, threads;
+- ``_plan.py``: what ``"auto"`` resolves to; ``_signature.py``: the signature.
+"""
+
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import (
-    EarlyStopping,
-    EpochTimer,
-    PassthroughScoring,
-    PrintLog,
-    ProgressBar,
-)
 from torch import nn
 
-from ..utils import (
-    announce_fit,
-    resolve_device,
-    settle_allocator,
-    state_tensors,
-    thread_budget,
-)
-from ._callbacks import OneCycle, ThreadShare
+from ._callbacks import default_callbacks, raised_by_callback
+from ._components import ComponentsMixin
 from ._data import DataPathMixin
-from ._inputs import (
-    InputMixin,
-    encode_labels,
-    fit_label_encoder,
-)
+from ._fitting import FitState, fitting
+from ._inference import InferenceMixin
+from ._inputs import InputMixin
+from ._loading import LoadingMixin
 from ._optim import AdamW
-from ._params import (
-    BASE_CONSTRAINTS,
-    check_batch_size,
-    check_parameters,
-    skorch_can_build,
-)
-from ._plan import AutoDefaults, plan_training
+from ._params import BASE_CONSTRAINTS, check_parameters, skorch_can_build
+from ._plan import AutoDefaults, PlanMixin
+from ._signature import full_signature
 from ._training import TrainingMixin
-
-_COMPONENTS = ("module", "criterion", "optimizer")  # skorch's build order
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["BaseImageClassifier"]
 
-
-def _noop(*args, **kwargs):
-    pass
-
-
-def _on(flag):
-    """A boolean (or verbosity) parameter is set; any other value (refused at
-    fit by the constraints) counts as off, so that building the default
-    callbacks never fails in ``__init__`` / ``set_params``."""
-    return isinstance(flag, numbers.Integral | np.bool_) and bool(flag)
-
-
-def _full_signature(cls):
-    """``cls.__init__``'s signature with the keyword arguments it passes on.
-
-    A subclass's ``__init__`` names only what it changes (``module``, ``lr``)
-    and passes the rest through ``**kwargs`` to this class and skorch's
-    ``NeuralNet``. scikit-learn reads defaults from the signature (the repr
-    that shows changed parameters only, in a ``Pipeline`` too), so the
-    signature lists every parameter once, the nearest class's default first.
-    """
-    own = inspect.signature(cls.__dict__["__init__"]).parameters.values()
-    params = [p for p in own if p.kind is not p.VAR_KEYWORD]
-    seen = {p.name for p in params}
-    for klass in cls.__mro__[1:]:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        for p in inspect.signature(init).parameters.values():
-            if p.name in seen or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                continue
-            if p.default is p.empty:  # positional in skorch, given by a subclass
-                continue
-            seen.add(p.name)
-            params.append(p.replace(kind=p.KEYWORD_ONLY))
-    params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
-    return inspect.Signature(params)
+_NESTED = {  # objects a parameter holds, tunable as owner__param
+    "augment": "RandomAffineAugmenter()",
+    "adversarial": "FGSMPerturber()",
+    "outlier_exposure": "OutlierExposure()",
+}
 
 
 class BaseImageClassifier(
-    TrainingMixin, DataPathMixin, InputMixin, NeuralNetClassifier
+    InferenceMixin,
+    TrainingMixin,
+    ComponentsMixin,
+    LoadingMixin,
+    DataPathMixin,
+    PlanMixin,
+    InputMixin,
+    NeuralNetClassifier,
 ):
     """skorch ``NeuralNetClassifier`` with scikit-learn's contracts for images.
 
@@ -272,6 +228,9 @@ class BaseImageClassifier(
 
     _parameter_constraints = BASE_CONSTRAINTS
 
+    #: The FitState of the fit in progress (set by ``fitting``), else None.
+    _fit_state = None
+
     # scikit-learn's repr (changed parameters only), not skorch's (which shows
     # the network once fitted and hides parameters set in __init__).
     __repr__ = BaseEstimator.__repr__
@@ -279,7 +238,7 @@ class BaseImageClassifier(
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
-            cls.__init__.__signature__ = _full_signature(cls)
+            cls.__init__.__signature__ = full_signature(cls)
 
     def __init__(
         self,
@@ -342,162 +301,9 @@ class BaseImageClassifier(
         self.class_weight = class_weight
         self.mixed_precision = mixed_precision
 
-    # ------------------------------------------------------------------ skorch
     @property
     def _default_callbacks(self):
-        callbacks = [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("lr_schedule", OneCycle()),
-            ("thread_share", ThreadShare()),
-        ]
-        if _on(self.early_stopping):
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        load_best=True,
-                        sink=print if _on(self.verbose) else _noop,
-                    ),
-                )
-            )
-        if _on(self.verbose):
-            # Per-batch bar beside the epoch table; "count": our batch size
-            # may be "auto", so the bar learns the batches in the first epoch.
-            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
-        return callbacks + [("print_log", PrintLog())]
-
-    def initialize(self):
-        # The one place "auto" is resolved; skorch's own code that would move
-        # things to ``self.device`` is overridden below to use ``device_``.
-        self.device_ = resolve_device(self.device)
-        try:
-            super().initialize()
-        except ValueError:
-            if self.__dict__.get("initialized_"):  # a fitted net, part rebuilt
-                self.__dict__["_stale"] = set(_COMPONENTS)
-            raise
-        self.__dict__.pop("_stale", None)
-        return self
-
-    @contextlib.contextmanager
-    def _building(self, prefix):
-        """A component that cannot be built from its parameters is a
-        ValueError naming them, not a TypeError from deep inside torch."""
-        try:
-            yield
-        except (TypeError, ValueError, AttributeError) as exc:
-            owner = getattr(self, prefix)
-            what = getattr(owner, "__name__", type(owner).__name__)
-            raise ValueError(
-                f"{type(self).__name__} cannot build its {prefix} ({what}) from "
-                f"{prefix}={owner!r} and the {prefix}__* parameters: {exc}"
-            ) from exc
-
-    def _initialize_module(self, reason=None):
-        with self._building("module"), self._current_init_context("module"):
-            self.initialize_module()
-            module = self.module_.to(self.device_)
-            self.module_ = self.torch_compile(module, name="module")
-        return self
-
-    def _initialize_criterion(self, reason=None):
-        with self._building("criterion"), self._current_init_context("criterion"):
-            self.initialize_criterion()
-            if isinstance(self.criterion_, nn.Module):
-                criterion = self.criterion_.to(self.device_)
-                self.criterion_ = self.torch_compile(criterion, name="criterion")
-        return self
-
-    def _initialize_optimizer(self, reason=None):
-        with self._building("optimizer"):
-            return super()._initialize_optimizer(reason=reason)
-
-    def _rebuild(self, components):
-        """Rebuild ``components`` (in skorch's order) of a fitted net; one that
-        cannot be built stays stale with those after it, to be rebuilt (or
-        refused) before the next training."""
-        stale = self.__dict__.setdefault("_stale", set())
-        todo = [c for c in _COMPONENTS if c in components or c in stale]
-        for i, component in enumerate(todo):
-            try:
-                getattr(self, f"_initialize_{component}")()
-            except ValueError:
-                stale.update(todo[i:])
-                return
-            stale.discard(component)
-        if not stale:
-            self.__dict__.pop("_stale")
-
-    def _rebuild_stale(self):
-        """Before a warm fit or a later partial_fit: rebuild what set_params
-        left stale, or refuse its parameters."""
-        stale = self.__dict__.get("_stale")
-        if stale:
-            for component in _COMPONENTS:
-                if component in stale:
-                    getattr(self, f"_initialize_{component}")()
-            self.__dict__.pop("_stale")
-
-    def initialize_criterion(self):
-        # Per-sample losses, so sample weights can weigh them (get_loss).
-        kwargs = self.get_params_for("criterion")
-        if isinstance(self.criterion, type) and issubclass(
-            self.criterion, nn.modules.loss._Loss
-        ):
-            kwargs.setdefault("reduction", "none")
-        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
-        return self
-
-    def _module_defaults(self):
-        """Arguments a module class gets unless ``module__*`` sets them."""
-        return {"in_shape": self.image_shape_, "n_classes": len(self.classes_)}
-
-    def _module_kwargs(self):
-        """What a module class is built with: ``module__*``, then defaults."""
-        kwargs = self.get_params_for("module")
-        if isinstance(self.module, type):
-            for key, value in self._module_defaults().items():
-                kwargs.setdefault(key, value)
-        return kwargs
-
-    def initialize_module(self):
-        kwargs = self._module_kwargs()
-        self.module_ = self.initialized_instance(self.module, kwargs)
-        if self.channels_last:
-            self.module_ = self.module_.to(memory_format=torch.channels_last)
-        return self
-
-    def load_params(self, *args, **kwargs):
-        """skorch's ``load_params``, mapping tensors to ``device_``.
-
-        skorch reads (and may rewrite) ``self.device`` while loading; it sees
-        the resolved device and ``device`` is the user's value again after.
-        """
-        if not hasattr(self, "device_"):
-            self.initialize()
-        requested = self.__dict__["device"]
-        self.__dict__["device"] = self.device_
-        try:
-            return super().load_params(*args, **kwargs)
-        finally:
-            self.__dict__["device_"] = self.__dict__["device"]
-            self.__dict__["device"] = requested
-
-    def __setstate__(self, state):
-        requested = state["device"]
-        # Unpickle onto the device the tensors were saved from; skorch maps
-        # them to the CPU on a machine without that GPU.
-        state["device"] = state.get("device_", "cpu")
-        super().__setstate__(state)
-        if "device_" in state:  # an unfitted net stays without one (deepcopy)
-            self.__dict__["device_"] = self.__dict__["device"]
-        self.__dict__["device"] = requested
+        return default_callbacks(self)
 
     # ------------------------------------------------------------ scikit-learn
     def set_params(self, **params):
@@ -506,7 +312,7 @@ class BaseImageClassifier(
         nested = {}
         for key in list(params):
             owner, _, sub = key.partition("__")
-            if owner in ("augment", "adversarial", "outlier_exposure") and sub:
+            if owner in _NESTED and sub:
                 nested.setdefault(owner, {})[sub] = params.pop(key)
         if "callbacks" in params:
             # skorch rebuilds the callbacks as soon as they are set, from the
@@ -523,67 +329,12 @@ class BaseImageClassifier(
         for owner, sub_params in nested.items():
             target = getattr(self, owner)
             if target is None or isinstance(target, str):
-                example = {
-                    "augment": "RandomAffineAugmenter()",
-                    "adversarial": "FGSMPerturber()",
-                    "outlier_exposure": "OutlierExposure()",
-                }[owner]
                 raise ValueError(
                     f"Cannot set {sorted(sub_params)} on {owner}={target!r}; pass an "
-                    f"object first, e.g. {owner}={example}"
+                    f"object first, e.g. {owner}={_NESTED[owner]}"
                 )
             target.set_params(**sub_params)
         return self
-
-    def _set_params_fitted(self, params):
-        """skorch's ``set_params`` on a fitted net, which stores the values, then
-        rebuilds the module / criterion / optimizer they belong to at once. A
-        value that cannot build its component is kept and refused at the next
-        fit, as scikit-learn validates at fit (skorch raised from the rebuild,
-        and "Something went wrong" for ``optimizer=`` / ``iterator_*=`` /
-        ``dataset=``); until then the fitted network predicts as before."""
-        self.__dict__["initialized_"] = False  # store only (skorch's early exit)
-        try:
-            super().set_params(**params)
-        finally:
-            self.__dict__["initialized_"] = True
-        for key, value in params.items():
-            # skorch applies optimizer__* to the live optimizer only; stored
-            # too, as on an unfitted net, get_params, clone and fit see them.
-            if self._is_virtual_param(key):
-                setattr(self, key, value)
-                self._params_to_validate.add(key)
-        heads = {
-            key.split("__", 1)[0] for key in params if not self._is_virtual_param(key)
-        }
-        components = set()
-        if heads & set(self._modules):
-            components = {"module", "criterion", "optimizer"}
-        elif heads & set(self._criteria):
-            components = {"criterion", "optimizer"}
-        elif heads & set(self._optimizers):
-            components = {"optimizer"}
-        if components:
-            self._rebuild(components)
-        elif any(self._is_virtual_param(key) for key in params):
-            self._check_optimizer_arguments()
-
-    def _check_optimizer_arguments(self):
-        """skorch writes ``optimizer__*`` set after fit into the live
-        optimizer's param groups, unchecked: build a spare optimizer from
-        them, and leave the optimizer stale (refused at the next fit and by
-        save) when it cannot be built."""
-        try:
-            with self._building("optimizer"):
-                args, kwargs = self.get_params_for_optimizer(
-                    "optimizer", self.get_all_learnable_params()
-                )
-                self.optimizer(*args, **kwargs)
-        except ValueError:
-            self.__dict__.setdefault("_stale", set()).add("optimizer")
-            return
-        if "optimizer" in self.__dict__.get("_stale", ()):
-            self._rebuild({"optimizer"})  # good values again: build it now
 
     def _get_param_names(self):
         # skorch lists every __dict__ key not ending in "_", which includes its
@@ -599,6 +350,12 @@ class BaseImageClassifier(
                 f"{type(self).__name__} has no attribute 'classes_' before fit"
             ) from None
 
+    @property
+    def fit_state(self):
+        """The :class:`~sklearn_mnist.neural_net._fitting.FitState` of the fit
+        in progress (for callbacks and batch transforms); None outside fit."""
+        return self._fit_state
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "label_encoder_") and getattr(self, "initialized_", False)
 
@@ -608,67 +365,12 @@ class BaseImageClassifier(
         tags.non_deterministic = self.random_state is None
         return tags
 
-    def _n_train(self, n_samples):
-        """The samples a fit on ``n_samples`` trains on (early stopping holds
-        out ``validation_fraction``)."""
-        if self.early_stopping:
-            return max(1, int(n_samples * (1 - self.validation_fraction)))
-        return n_samples
-
-    def _plan(self, n_samples):
-        """Resolve ``"auto"`` batch size, epochs and augmentation for this fit."""
-        plan = plan_training(self, self._n_train(n_samples), self.auto_defaults)
-        self.batch_size_ = plan.batch_size
-        self.max_epochs_ = plan.epochs
-        self.steps_per_epoch_ = plan.steps_per_epoch
-        self.augment_ = plan.augment
-        return plan
-
-    @contextlib.contextmanager
-    def _fitting(self, offset=0):
-        """Seeds (``random_state`` moved on by ``offset``) and the thread budget."""
-        settle_allocator()  # once per process: no first fit of page faults
-        # thread_budget also undoes the per-batch changes of ThreadShare.
-        with announce_fit(), thread_budget(), self._seeded(offset):
-            try:
-                yield
-            finally:
-                self.__dict__.pop("_fit_precision", None)
-
-    @contextlib.contextmanager
-    def _seeded(self, offset=0):
-        transients = ("_shuffle_generator", "_batch_rng", "_split_seed")
-        if self.random_state is None:
-            self.__dict__["_batch_rng"] = np.random.RandomState()
-            self.__dict__["_split_seed"] = None
-            try:
-                yield
-            finally:
-                for name in transients:
-                    self.__dict__.pop(name, None)
-            return
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        seed = (seed + 7919 * offset) % (2**31 - 8)
-        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            # Plain __dict__ entries: transient, never parameters or fitted state.
-            self.__dict__["_shuffle_generator"] = torch.Generator().manual_seed(
-                seed + 1
-            )
-            self.__dict__["_batch_rng"] = np.random.RandomState(seed + 2)
-            self.__dict__["_split_seed"] = seed + 3
-            try:
-                yield
-            finally:
-                for name in transients:
-                    self.__dict__.pop(name, None)
-
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Validate the data, then train the network.
 
         From scratch, or, with ``warm_start=True`` on a fitted model, further
-        from where it is (same classes, encoding and input statistics).
+        from where it is (same classes, encoding and input statistics; a new
+        learning-rate cycle).
 
         Parameters
         ----------
@@ -681,51 +383,13 @@ class BaseImageClassifier(
             Weight of each sample in the loss (a weighted mean over each
             batch); samples of weight 0 are left out.
         **fit_params
-            Passed to skorch's ``fit`` (and the module's ``forward``).
+            Passed to the module's ``forward``.
 
         Returns
         -------
         self
         """
-        check_parameters(self)
-        warm = self.warm_start and self.__sklearn_is_fitted__()
-        if warm:
-            self._rebuild_stale()
-            return self._fit(X, y, sample_weight, warm, **fit_params)
-        try:
-            return self._fit(X, y, sample_weight, warm, **fit_params)
-        except BaseException:
-            # A fit from scratch that fails leaves no half-fitted model (new
-            # input statistics, a re-initialised network) for predict to use.
-            self.__dict__.pop("label_encoder_", None)
-            raise
-
-    def _fit(self, X, y, sample_weight, warm, **fit_params):
-        name = type(self).__name__
-        X = self._validate_X(X, reset=not warm)
-        if warm:
-            _, codes = encode_labels(name, X, y, self.label_encoder_)
-        elif self.classes is not None:
-            self.label_encoder_ = fit_label_encoder(name, y, self.classes)
-            _, codes = encode_labels(name, X, y, self.label_encoder_)
-        else:
-            self.label_encoder_, codes = encode_labels(name, X, y)
-        X, codes, weight = self._training_data(X, codes, sample_weight)
-        if not warm:
-            self._fit_input_stats(X, weight)
-        self._plan(len(X))
-        if warm:
-            self._restart_cycle()  # each warm fit is a new cycle
-        with self._fitting(offset=len(self.history) if warm else 0):
-            super().fit(self._dataset(X, codes, weight), codes, **fit_params)
-        self._restart_cycle()  # the cycle ends with the fit (early stop)
-        return self
-
-    def _restart_cycle(self):
-        """The learning-rate cycle starts anew at the next training step."""
-        for _, callback in self.callbacks_:
-            if isinstance(callback, OneCycle):
-                callback.initialize()
+        return self._fit(X, y, sample_weight, incremental=False, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """One pass over ``(X, y)``, continuing from the current network.
@@ -749,108 +413,71 @@ class BaseImageClassifier(
         -------
         self
         """
-        if fit_params.get("_routing_method") == "fit":  # skorch's fit calls here
-            return super().partial_fit(X, y, classes=classes, **fit_params)
-        name = type(self).__name__
-        first = not self.__sklearn_is_fitted__()
+        return self._fit(
+            X, y, sample_weight, incremental=True, classes=classes, **fit_params
+        )
+
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None, **fit_params):
+        """The one path of ``fit``, warm ``fit`` and ``partial_fit``.
+
+        ``first``: the call starts a new model (``fit`` without warm start,
+        or the first call on an unfitted one): classes, input statistics and
+        the network are set up, and a failure leaves the model unfitted.
+        Otherwise it continues the fitted network (``incremental``: one
+        pass in the running learning-rate cycle; a warm ``fit``: a new plan
+        and cycle).
+        """
         check_parameters(self)  # every call, as scikit-learn's partial_fit
-        if first:
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight='balanced' needs every sample at once; with "
-                    "partial_fit pass a dict of class weights"
-                )
-            X = self._validate_X(X, reset=True)
-            source = classes if classes is not None else self.classes
-            if source is None:
-                self.label_encoder_, codes = encode_labels(name, X, y)
-            else:
-                self.label_encoder_ = fit_label_encoder(name, y, source)
-                _, codes = encode_labels(name, X, y, self.label_encoder_)
-        else:
+        fitted = self.__sklearn_is_fitted__()
+        first = not fitted or not (incremental or self.warm_start)
+        if first and incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs every sample at once; with "
+                "partial_fit pass a dict of class weights"
+            )
+        if not first:
+            self._check_same_classes(classes)
             self._rebuild_stale()
-            if classes is not None and not np.array_equal(
-                np.unique(np.asarray(classes).ravel()), self.classes_
-            ):
-                raise ValueError(
-                    f"classes={list(classes)!r} differs from the classes of the first "
-                    f"partial_fit call ({self.classes_.tolist()})"
-                )
-            X = self._validate_X(X, reset=False)
-            _, codes = encode_labels(name, X, y, self.label_encoder_)
-        X, codes, weight = self._training_data(X, codes, sample_weight)
-        if first:
-            self._fit_input_stats(X, weight)
-            self._plan(len(X))
-        # A cycle spans max_epochs_ calls of this call's size (after fit, not
-        # fit's epochs of fit's batches). The step floor of "auto" is for a
-        # whole fit; here the calls are the user's: a cycle spans the
-        # classifier's large-data epochs in calls (a floor-sized cycle of many
-        # calls kept dozens of calls in its warm-up, at a 25th of lr).
-        batch_size = check_batch_size(self, "iterator_train")
-        self.steps_per_epoch_ = max(1, math.ceil(self._n_train(len(X)) / batch_size))
-        if self.max_epochs == "auto":
-            self.max_epochs_ = self.auto_defaults.epochs
-        # Each call draws new batches and distortions (the seed moves on).
-        with self._fitting(offset=0 if first else len(self.history)):
+        try:
+            X = self._validate_X(X, reset=first)
+            codes = self._training_labels(X, y, classes, first)
+            X, codes, weight = self._training_data(X, codes, sample_weight)
             if first:
-                self.initialize()
-            super().partial_fit(self._dataset(X, codes, weight), codes, **fit_params)
+                self._fit_input_stats(X, weight)
+            state = FitState(incremental=incremental, first=first)
+            if first or not incremental:
+                state.plan = self._plan(len(X))
+            if incremental:
+                self._plan_pass(len(X))
+            state.epochs = 1 if incremental else self.max_epochs_
+            state.new_cycle = not incremental
+            with fitting(self, state, offset=0 if first else len(self.history)):
+                if first:
+                    self.initialize()
+                self._train(self._dataset(X, codes, weight), codes, state, fit_params)
+        except BaseException:
+            if first:  # no half-fitted model (new statistics, a new network)
+                self.__dict__.pop("label_encoder_", None)
+            raise
         return self
 
-    def predict_proba(self, X):
-        """Class probabilities; columns follow ``classes_``.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), float32
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        with thread_budget():
-            return super().predict_proba(X)
-
-    def predict(self, X):
-        """Predicted labels, from ``classes_``."""
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
-
-    def decision_function(self, X):
-        """Logits (before softmax); columns follow ``classes_``.
-
-        For two classes, scikit-learn's convention: one score per sample,
-        positive for ``classes_[1]``.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        with thread_budget():
-            logits = np.concatenate(
-                [out.float().numpy() for out in self.forward_iter(X, training=False)]
+    def _train(self, dataset, y, state, fit_params):
+        """skorch's training loop, called directly: ``on_train_begin``, the
+        epochs, ``on_train_end``. skorch's callbacks stop training by raising
+        ``KeyboardInterrupt`` (``EarlyStopping``), which ends the epochs as in
+        skorch; a real Ctrl-C is not swallowed (skorch's ``partial_fit`` ended
+        training quietly on it, and a search then took a fit cut short for a
+        finished one): it ends the call."""
+        self.notify("on_train_begin", X=dataset, y=y)
+        method = "partial_fit" if state.incremental else "fit"
+        try:
+            self.fit_loop(
+                dataset, y, epochs=state.epochs, _routing_method=method, **fit_params
             )
-        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
-
-    def torch_logits(self, x):
-        """Logits for a float tensor ``x`` in the units and layout ``predict`` takes.
-
-        Differentiable with respect to ``x`` (the network is in eval mode), so
-        attacks such as :class:`~sklearn_mnist.adversarial.FGSMPerturber` get
-        gradients with respect to the raw pixels.
-        """
-        x = self.torch_images(x).to(self.device_)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        self.module_.eval()
-        return self.infer(x)
-
-    def save_safetensors(self, path):
-        """Export the network's weights (``module_.state_dict()``) to safetensors.
-
-        Read them back with ``safetensors.torch.load_file`` and
-        ``module_.load_state_dict`` on a net initialised with the same
-        parameters, or in any other tool that reads safetensors.
-        """
-        check_is_fitted(self)
-        save_file(state_tensors(self.module_), path)
+        except KeyboardInterrupt as exc:
+            if not raised_by_callback(exc):
+                raise
+        self.notify("on_train_end", X=dataset, y=y)
 
 
-BaseImageClassifier.__init__.__signature__ = _full_signature(BaseImageClassifier)
+BaseImageClassifier.__init__.__signature__ = full_signature(BaseImageClassifier)

@@ -1,13 +1,28 @@
 """Callbacks the classifiers use by default."""
 
 import math
+import numbers
 
+import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 
 from ..utils import fit_threads, in_worker_pool
 
-__all__ = ["OneCycle", "ThreadShare", "one_cycle"]
+__all__ = [
+    "OneCycle",
+    "ThreadShare",
+    "default_callbacks",
+    "one_cycle",
+    "raised_by_callback",
+]
 
 
 def _cos(start, end, t):
@@ -87,11 +102,26 @@ class OneCycle(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        # A cycle not yet stepped (the one a fit's last step started) is
-        # planned again from this call's plan (partial_fit's own chunks).
-        if self.total_ is None or self.step_ == 0 or self.step_ >= self.total_ - 1:
+        # fit and a warm fit start a cycle (net.fit_state says which call this
+        # is); a partial_fit call continues the running one. A cycle not yet
+        # stepped (the one a fit's last step started) is planned again from
+        # this call's plan (partial_fit's own chunks).
+        state = getattr(net, "fit_state", None)
+        if (
+            (state is not None and state.new_cycle)
+            or self.total_ is None
+            or self.step_ == 0
+            or self.step_ >= self.total_ - 1
+        ):
             self._new_cycle(net)
         self._apply(net)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        # A fit's cycle ends with it (also when early stopping ends it): a
+        # partial_fit after it starts a new one.
+        state = getattr(net, "fit_state", None)
+        if state is not None and state.new_cycle:
+            self.initialize()
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
@@ -141,3 +171,54 @@ class ThreadShare(Callback):
             n_threads = fit_threads()
             if n_threads is not None and n_threads != torch.get_num_threads():
                 torch.set_num_threads(n_threads)
+
+
+def _noop(*args, **kwargs):
+    pass
+
+
+def _on(flag):
+    """A boolean (or verbosity) parameter is set; any other value (refused at
+    fit by the constraints) counts as off, so that building the default
+    callbacks never fails in ``__init__`` / ``set_params``."""
+    return isinstance(flag, numbers.Integral | np.bool_) and bool(flag)
+
+
+def default_callbacks(net):
+    """skorch's ``_default_callbacks`` of :class:`BaseImageClassifier`."""
+    callbacks = [
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ("lr_schedule", OneCycle()),
+        ("thread_share", ThreadShare()),
+    ]
+    if _on(net.early_stopping):
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=net.n_iter_no_change,
+                    threshold=net.tol,
+                    threshold_mode="abs",
+                    load_best=True,
+                    sink=print if _on(net.verbose) else _noop,
+                ),
+            )
+        )
+    if _on(net.verbose):
+        # Per-batch bar beside the epoch table; "count": our batch size
+        # may be "auto", so the bar learns the batches in the first epoch.
+        callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
+    return callbacks + [("print_log", PrintLog())]
+
+
+def raised_by_callback(exc):
+    """True when a skorch callback raised ``exc`` itself (skorch's way to end
+    training: ``EarlyStopping`` raises ``KeyboardInterrupt``), False for one
+    from elsewhere (Ctrl-C arriving in the middle of a batch)."""
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)

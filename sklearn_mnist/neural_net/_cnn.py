@@ -66,23 +66,19 @@ class CNNClassifier(BaseImageClassifier):
     def __init__(self, module=CNNModule, *, lr=8e-3, **kwargs):
         super().__init__(module, lr=lr, **kwargs)
 
-    def _plan(self, n_samples):
-        plan = super()._plan(n_samples)
-        if not (self.warm_start and hasattr(self, "dropout_")):
-            # Dropout regularises small data; on large data (no augmentation
-            # either) the three epochs end as accurate without it, and the
-            # fit is 15-25% faster (benchmarks/RESULTS.md).
-            self._auto_dropout = _MODULE_DROPOUT if plan.regularise else 0.0
-        return plan
-
     def _builds_cnn_module(self):
         return isinstance(self.module, type) and issubclass(self.module, CNNModule)
 
     def _module_defaults(self):
         defaults = super()._module_defaults()
         if self._builds_cnn_module():
-            auto = getattr(self, "_auto_dropout", None)
-            if auto is None:  # a loaded model: what it was built with
+            state = self.fit_state
+            if state is not None and state.plan is not None:
+                # Dropout regularises small data; on large data (no
+                # augmentation either) the three epochs end as accurate
+                # without it, and the fit is 15-25% faster (RESULTS.md).
+                auto = _MODULE_DROPOUT if state.plan.regularise else 0.0
+            else:  # a rebuild after fit, a loaded model: what it was built with
                 auto = getattr(self, "dropout_", None)
             defaults["dropout"] = _MODULE_DROPOUT if auto is None else auto
         return defaults

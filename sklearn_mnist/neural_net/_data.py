@@ -128,7 +128,7 @@ class DataPathMixin:
         split = ValidSplit(
             self.validation_fraction,
             stratified=stratified,
-            random_state=self.__dict__.get("_split_seed"),
+            random_state=None if self.fit_state is None else self.fit_state.split_seed,
         )
         return split(dataset, y if stratified else None)
 
@@ -137,6 +137,7 @@ class DataPathMixin:
         if not isinstance(base, InMemoryDataset):
             return super().get_iterator(dataset, training=training)
         prefix = "iterator_train" if training else "iterator_valid"
+        state = self.fit_state
         batch_size = check_batch_size(self, prefix)
         if not training:
             batch_size = max(batch_size, _PREDICT_BATCH)
@@ -144,7 +145,7 @@ class DataPathMixin:
             dataset,
             batch_size,
             shuffle=training,
-            generator=self.__dict__.get("_shuffle_generator"),
+            generator=None if state is None else state.shuffle_generator,
             device=self.device_,
             channels_last=self.channels_last,
             drop_single=training,

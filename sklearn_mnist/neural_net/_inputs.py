@@ -247,6 +247,29 @@ class InputMixin:
         c, h, w = self.image_shape_
         return np.moveaxis(X.reshape(len(X), h, w, c), -1, 1)
 
+    def _training_labels(self, X, y, classes, first):
+        """``y`` as codes 0..n_classes-1; a first fit sets ``label_encoder_``
+        (from ``classes``, else the ``classes`` parameter, else ``y``), a
+        continued one refuses labels it has not seen."""
+        name = type(self).__name__
+        if not first:
+            return encode_labels(name, X, y, self.label_encoder_)[1]
+        source = classes if classes is not None else self.classes
+        if source is None:
+            self.label_encoder_, codes = encode_labels(name, X, y)
+            return codes
+        self.label_encoder_ = fit_label_encoder(name, y, source)
+        return encode_labels(name, X, y, self.label_encoder_)[1]
+
+    def _check_same_classes(self, classes):
+        if classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes).ravel()), self.classes_
+        ):
+            raise ValueError(
+                f"classes={list(classes)!r} differs from the classes of the first "
+                f"partial_fit call ({self.classes_.tolist()})"
+            )
+
     def _fit_input_stats(self, X, weight=None):
         """Set what ``_standardize``, the attacks and the range check need."""
         self.input_mean_, self.input_std_ = pixel_stats(X, weight)

@@ -19,7 +19,15 @@ globals.
 import math
 from dataclasses import dataclass
 
-__all__ = ["AutoDefaults", "TrainingPlan", "looks_like_images", "plan_training"]
+from ._params import check_batch_size
+
+__all__ = [
+    "AutoDefaults",
+    "PlanMixin",
+    "TrainingPlan",
+    "looks_like_images",
+    "plan_training",
+]
 
 _MIN_SIDE = 8  # smallest image side augmentation is used on (load_digits: 8x8)
 
@@ -132,3 +140,36 @@ def plan_training(net, n_train, defaults):
 
             augment = RandomAffineAugmenter()
     return TrainingPlan(batch_size, epochs, steps_per_epoch, augment, regularise)
+
+
+class PlanMixin:
+    """The resolved plan of :class:`BaseImageClassifier`: ``batch_size_``,
+    ``max_epochs_``, ``steps_per_epoch_``, ``augment_``."""
+
+    def _n_train(self, n_samples):
+        """The samples a fit on ``n_samples`` trains on (early stopping holds
+        out ``validation_fraction``)."""
+        if self.early_stopping:
+            return max(1, int(n_samples * (1 - self.validation_fraction)))
+        return n_samples
+
+    def _plan(self, n_samples):
+        """Resolve ``"auto"`` batch size, epochs and augmentation for this fit
+        (the hook subclasses extend: the CNN's dropout, the transfer input)."""
+        plan = plan_training(self, self._n_train(n_samples), self.auto_defaults)
+        self.batch_size_ = plan.batch_size
+        self.max_epochs_ = plan.epochs
+        self.steps_per_epoch_ = plan.steps_per_epoch
+        self.augment_ = plan.augment
+        return plan
+
+    def _plan_pass(self, n_samples):
+        """A partial_fit call's cycle spans ``max_epochs_`` calls of this
+        call's size (not fit's epochs of fit's batches). The step floor of
+        "auto" is for a whole fit; here the calls are the user's: a cycle
+        spans the classifier's large-data epochs in calls (a floor-sized
+        cycle of many calls kept dozens of calls in its warm-up)."""
+        batch_size = check_batch_size(self, "iterator_train")
+        self.steps_per_epoch_ = max(1, -(-self._n_train(n_samples) // batch_size))
+        if self.max_epochs == "auto":
+            self.max_epochs_ = self.auto_defaults.epochs

@@ -8,10 +8,12 @@ order it goes through them::
                       -> get_loss (weights, TRADES) -> backward
     on_grad_computed (unscale float16 gradients) -> _step_optimizer
 
-and ``fit_loop`` (epochs: ``max_epochs_`` for fit, one for partial_fit). It is
-a mixin of :class:`~sklearn_mnist.neural_net.BaseImageClassifier` only.
+Per-fit state (the batch random source, the loss scaler) comes from the
+net's ``fit_state`` (``_fitting.py``). It is a mixin of
+:class:`~sklearn_mnist.neural_net.BaseImageClassifier` only.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,9 +36,9 @@ class TrainingMixin:
     def _mixed_precision(self):
         """The fit's :class:`MixedPrecision` (with its loss scaler) during fit,
         a scaler-free one for inference otherwise."""
-        current = self.__dict__.get("_fit_precision")
-        if current is not None:
-            return current
+        state = self.fit_state
+        if state is not None and state.precision is not None:
+            return state.precision
         return MixedPrecision(self.mixed_precision, self.device_)
 
     def infer(self, x, **fit_params):
@@ -100,7 +102,7 @@ class TrainingMixin:
         every sample's loss: its mean is the term itself). The outliers' forward
         pass leaves batch-norm running statistics alone."""
         exposure = self.outlier_exposure
-        rng = self.__dict__.get("_batch_rng")
+        rng = self._batch_rng()
         X_out = exposure.outlier_batch(X, self.input_range_, rng)
         with batch_norm_frozen(self.module_):
             log_q = self._log_proba(self.infer(X_out))
@@ -122,19 +124,25 @@ class TrainingMixin:
         k = int(round(self.adversarial_ratio * len(X)))
         if not k:
             return kl
-        rng = self.__dict__.get("_batch_rng")
+        rng = self._batch_rng()
         X_adv = craft_kl_batch(self.adversarial, self, X[:k], log_p[:k], rng)
         with batch_norm_frozen(self.module_):
             log_q = self._log_proba(self.infer(X_adv))
         return torch.cat([kl_divergence(log_p[:k], log_q), kl[k:]])
 
+    def _batch_rng(self):
+        """The fit's source of batch randomness (a fresh one outside fit)."""
+        state = self.fit_state
+        if state is None or state.batch_rng is None:
+            return np.random.RandomState()
+        return state.batch_rng
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.__dict__["_fit_precision"] = MixedPrecision(
+        self.fit_state.precision = MixedPrecision(
             self.mixed_precision, self.device_, training=True
         )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        self.__dict__.pop("_fit_precision", None)
         self.n_iter_ = len(self.history)
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
@@ -146,7 +154,8 @@ class TrainingMixin:
         return [getattr(self, name + "_") for name in self._optimizers]
 
     def _step_optimizer(self, step_fn):
-        precision = self.__dict__.get("_fit_precision")
+        state = self.fit_state
+        precision = None if state is None else state.precision
         if precision is None or precision.scaler is None or step_fn is None:
             return super()._step_optimizer(step_fn)
         step_fn()
@@ -185,7 +194,7 @@ class TrainingMixin:
         (``transform_batch(net, X, y, *, random_state)``). TRADES keeps the
         clean batch here and adds its robust term in :meth:`get_loss`.
         """
-        rng = self.__dict__.get("_batch_rng")
+        rng = self._batch_rng()
         augment = getattr(self, "augment_", None)
         if augment is not None:
             X = apply_batch_transform(augment, self, X, y, rng)
@@ -195,10 +204,3 @@ class TrainingMixin:
                 X_adv = apply_batch_transform(self.adversarial, self, X[:k], y[:k], rng)
                 X = torch.cat([X_adv, X[k:]]) if k < len(X) else X_adv
         return X
-
-    def fit_loop(self, X, y=None, epochs=None, *, _routing_method="fit", **kw):
-        if epochs is None:  # a user's partial_fit is one pass, as in scikit-learn
-            epochs = 1 if _routing_method == "partial_fit" else self.max_epochs_
-        return super().fit_loop(
-            X, y, epochs=epochs, _routing_method=_routing_method, **kw
-        )

@@ -22,9 +22,8 @@ import logging
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from skorch.history import History
-from torch import nn
 
-from ..neural_net import BaseImageClassifier, TransferClassifier
+from ..neural_net import BaseImageClassifier
 from ..utils import resolve_device, state_tensors
 
 logger = logging.getLogger(__name__)
@@ -66,19 +65,13 @@ class NetState:
         return f"NetState({self.index}, {name})"
 
 
-def _torch_names(net):
-    """Attribute names of the net's torch modules, criteria and optimizers."""
-    names = [*net._modules, *net._criteria, *net._optimizers]
-    return {name + "_" for name in names}
-
-
 def _is_fitted(net):
     return net.__sklearn_is_fitted__() and hasattr(net, "module_")
 
 
 def fitted_attributes(net):
     """The fitted attributes the model file stores (torch objects excluded)."""
-    skip = _SKORCH_MANAGED | _torch_names(net)
+    skip = _SKORCH_MANAGED | net.component_attributes()
     return {
         key: value
         for key, value in vars(net).items()
@@ -100,7 +93,7 @@ def _plain(value):
 def net_state(net, index):
     """``NetState`` of ``net`` (its params and fitted values are the net's own
     objects: the caller copies them)."""
-    stale = vars(net).get("_stale")
+    stale = net.stale_components()
     if stale:
         changed = sorted(
             k for k in net.get_params(deep=False) if k.split("__")[0] in stale
@@ -122,20 +115,10 @@ def net_state(net, index):
     return state
 
 
-def _torch_modules(net):
-    """``{prefix: module}`` for the net's modules and criteria with state."""
-    out = {}
-    for name in [*net._modules, *net._criteria]:
-        module = getattr(net, name + "_", None)
-        if isinstance(module, nn.Module):
-            out[name] = module
-    return out
-
-
 def net_weights(net):
     """The safetensors bytes of every module's state dict, keys ``<name>.<key>``."""
     tensors = {}
-    for prefix, module in _torch_modules(net).items():
+    for prefix, module in net.torch_components().items():
         tensors.update(state_tensors(module, prefix=f"{prefix}."))
     return save_tensors(tensors)
 
@@ -170,28 +153,6 @@ def _check_state(state, n_nets):
     return cls
 
 
-def _initialize_on(net, device):
-    """skorch's ``initialize`` with ``device_`` set to ``device``.
-
-    ``initialize`` resolves the ``device`` parameter; it sees ``device`` for
-    the call and the user's value again after (as the base class's
-    ``load_params`` does). A TransferClassifier's pretrained ``weights`` are
-    not read: the file's weights replace them (and a path or a download may
-    not exist on this machine).
-    """
-    swaps = {"device": device}
-    if isinstance(net, TransferClassifier):
-        swaps["weights"] = None
-        if "module__weights" in vars(net):
-            swaps["module__weights"] = None
-    saved = {key: vars(net)[key] for key in swaps}
-    vars(net).update(swaps)
-    try:
-        net.initialize()
-    finally:
-        vars(net).update(saved)
-
-
 def _load_weights(net, data):
     try:
         tensors = load_tensors(data)
@@ -201,7 +162,7 @@ def _load_weights(net, data):
         ) from None
     name = type(net).__name__
     expected = {}
-    modules = _torch_modules(net)
+    modules = net.torch_components()
     for prefix, module in modules.items():
         for key, value in module.state_dict().items():
             expected[f"{prefix}.{key}"] = value
@@ -240,7 +201,7 @@ def build_net(state, weights, *, n_nets, device, resolve):
         raise ValueError(f"the weights of fitted {cls.__name__} are missing")
     fitted = resolve(state.fitted)
     vars(net).update(fitted)
-    _initialize_on(net, _target_device(state.device, device))
+    net.initialize_offline(_target_device(state.device, device))
     vars(net).update(fitted)  # anything initialize() reset
     net.history_ = History(state.history)
     _load_weights(net, weights)
