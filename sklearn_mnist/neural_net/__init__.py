@@ -7,8 +7,10 @@ from ._callbacks import OneCycle, ThreadShare, one_cycle
 from ._cnn import CNNClassifier
 from ._mlp import MLPNetClassifier
 from ._modules import CNNModule, MLPModule
+from ._offline import pretrained_weights_off as pretrained_weights_off
 from ._optim import AdamW
 from ._outliers import OutlierExposure
+from ._params import check_parameters as check_parameters
 from ._transfer import TransferClassifier
 from ._transfer_module import TransferModule
 

@@ -34,6 +34,7 @@ from torch import nn
 
 from ..neural_net import BaseImageClassifier
 from ..utils import resolve_device
+from ._budget import Limits, check_file_size, check_regular_file, check_skops_budget
 from ._container import (
     FORMAT,
     FORMAT_VERSION,
@@ -44,6 +45,7 @@ from ._container import (
 )
 from ._nets import NetState, build_net, net_state, net_weights
 from ._trust import audit_skops, type_name
+from ._validate import check_estimators, check_net_state, check_trusted
 
 __all__ = ["load", "save"]
 
@@ -219,8 +221,9 @@ def save(model, path):
 class _Rebuilder:
     """Replaces every NetState in the loaded skeleton by its classifier."""
 
-    def __init__(self, members, n_nets, device):
+    def __init__(self, members, n_nets, device, limits=None):
         self.members, self.n_nets, self.device = members, n_nets, device
+        self.limits = Limits() if limits is None else limits
         self.done, self.building = {}, set()
 
     def net(self, state):
@@ -235,6 +238,7 @@ class _Rebuilder:
         if isinstance(index, int):
             weights = self.members.get(weights_member(index))
         cls = getattr(state, "estimator_class", None)
+        check_net_state(state, weights, self.resolve, self.limits)
         try:
             net = build_net(
                 state, weights, n_nets=self.n_nets, device=self.device,
@@ -278,7 +282,7 @@ class _Rebuilder:
         return obj
 
 
-def load(path, *, trusted=None, device=None):
+def load(path, *, trusted=None, device=None, max_bytes=None, max_params=None):
     """Load a model written by :func:`save`, without unpickling anything.
 
     The file is checked before anything is built: its format name and
@@ -301,6 +305,15 @@ def load(path, *, trusted=None, device=None):
         fitted on when this machine has it, else the CPU (a model fitted on a
         GPU loads on a CPU-only machine). The ``device`` parameter itself is
         restored as saved.
+    max_bytes : int, default=None
+        The most bytes loading may read and build: the file, and what its
+        skops part expands to (each array reference counted, each JSON value
+        of its schema as 2 KiB). None: 2 GiB, and the skops part at most
+        64 MiB plus 32 times its compressed size. Raise it for a large model
+        you trust; the error says by how much.
+    max_params : int, default=None
+        The most parameters and buffers one classifier's network may have,
+        counted from its parameters before it is built. None: 100 million.
 
     Returns
     -------
@@ -310,10 +323,16 @@ def load(path, *, trusted=None, device=None):
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    TypeError
+        If ``trusted`` is not a type name, a type or a list of them.
     ValueError
-        If the file is not a model file of a version this sklearn-mnist reads,
-        is truncated or corrupted, names a type that is not trusted, or its
-        weights do not fit its networks. The message says which.
+        If the file is not a regular file (a device, FIFO or socket), is not a
+        model file of a version this sklearn-mnist reads, is truncated or
+        corrupted, names a type that is not trusted, would cost more than
+        ``max_bytes`` / ``max_params``, holds a value ``fit`` would refuse
+        (parameters, fitted attributes, devices), or its weights do not fit
+        its networks. The message says which. See :doc:`/persistence` for
+        what a hostile file can and cannot do.
 
     See Also
     --------
@@ -331,8 +350,12 @@ def load(path, *, trusted=None, device=None):
     """
     import skops.io
 
+    check_trusted(trusted)
+    limits = Limits(max_bytes, max_params)
     if device is not None:
         resolve_device(device)  # a clear error before reading anything
+    size = check_regular_file(path)  # before opening: no FIFO, no device
+    check_file_size(path, size, limits)
     manifest, members = read_container(path)
     entries = manifest.get("nets")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -343,6 +366,7 @@ def load(path, *, trusted=None, device=None):
         if name.startswith("nets/") and int(name[5:].split(".")[0]) >= len(entries):
             raise ValueError(f"{path}: member {name!r} belongs to no classifier")
     try:
+        check_skops_budget(members[SKELETON], size, limits)
         skops_trusted = audit_skops(members[SKELETON], trusted)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
@@ -353,6 +377,7 @@ def load(path, *, trusted=None, device=None):
             f"{path}: the model's skops part is corrupted: {type(exc).__name__}: {exc}"
         ) from None
     try:
-        return _Rebuilder(members, len(entries), device).resolve(skeleton)
+        check_estimators(skeleton)
+        return _Rebuilder(members, len(entries), device, limits).resolve(skeleton)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc

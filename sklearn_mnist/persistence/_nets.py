@@ -110,7 +110,9 @@ def net_state(net, index):
     state.fitted = state.history = state.device = None
     if _is_fitted(net):
         state.fitted = fitted_attributes(net)
-        state.history = _plain(list(net.history_))
+        # one JSON string, not a skops node per value: a long history costs
+        # one node to load (load accepts the list of older files too)
+        state.history = json.dumps(_plain(list(net.history_)))
         state.device = str(net.device_)
     return state
 
