@@ -25,6 +25,7 @@ from ..utils import (
     validate_images,
 )
 from ._data import InMemoryDataset
+from ._finite import check_float32_range
 
 __all__ = [
     "InputMixin",
@@ -103,6 +104,7 @@ def training_weights(X, y_labels, sample_weight, class_weight):
     )
     if class_weight is not None:
         weight = weight * compute_sample_weight(class_weight, y_labels)
+    check_float32_range(weight, "sample_weight")
     if not weight.any():
         raise ValueError("sample_weight (and class_weight) give every sample weight 0")
     return weight
@@ -197,6 +199,7 @@ class InputMixin:
             self, X, reset=reset, dtype=[np.float32, np.uint8, np.float64]
         )
         if X.dtype == np.float64:
+            check_float32_range(X, "X")
             X = X.astype(np.float32)
         if reset:
             declared = self.image_shape
