@@ -102,3 +102,13 @@ def test_check_float32_range_passes_narrow_types():
     check_float32_range(np.zeros(0), "X")
     with pytest.raises(ValueError, match="X has a value of -4e\\+38"):
         check_float32_range(np.array([1.0, -4e38]), "X")
+
+
+def test_partial_fit_classes_with_nan_are_refused(data):
+    # Before: NaN became a class.
+    X, y = data
+    clf = mlp()
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y, classes=[*range(10), np.nan])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)

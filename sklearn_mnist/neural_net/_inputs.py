@@ -48,6 +48,8 @@ def fit_label_encoder(name, y, classes=None):
     ValueError
         Fewer than two classes, or labels in ``y`` outside ``classes``.
     """
+    if classes is not None and np.asarray(classes).dtype.kind == "f":
+        assert_all_finite(np.asarray(classes), input_name="classes")
     encoder = LabelEncoder().fit(y if classes is None else column_or_1d(classes))
     if len(encoder.classes_) < 2:
         raise ValueError(
