@@ -27,19 +27,26 @@ implementation (slower, stronger). For AutoAttack on all 10,000 test images
 (the final figure), save the model of a first run (--save-model robust.skmnist)
 and evaluate it again: --load-model robust.skmnist --aa-n 10000.
 
-A smoke run: --n-train 500 --epochs 1 --aa-n 20 --pgd-samples 20 --curve-n 100
---figure /tmp/curve.png.
+A smoke run: --quick --train (2,000 training images, 1 epoch, 20 images for
+PGD-40 and AutoAttack, 100 for the curves, the figure in the temporary folder).
 """
 
-import argparse
 import pathlib
 import shlex
 import sys
-import time
+import tempfile
 
 import numpy as np
 import torch
-from _common import load_full_mnist
+from _harness import (
+    ACCURATE,
+    load_mnist,
+    make_parser,
+    md_header,
+    md_row,
+    timed,
+    unit_images,
+)
 
 from sklearn_mnist import CNNClassifier
 from sklearn_mnist.adversarial import (
@@ -49,16 +56,9 @@ from sklearn_mnist.adversarial import (
     robustness_curve,
 )
 
-# The robust CNN of benchmarks/RESULTS.md (without dropout, as it was measured
-# before CNNClassifier's default became 0.2).
-ROBUST = dict(
-    module__channels=(32, 64),
-    module__depth=2,
-    module__hidden_units=256,
-    module__dropout=0.0,
-    batch_size=128,
-    lr=4e-3,
-)
+# The robust CNN of benchmarks/RESULTS.md: the accurate CNN without dropout (as
+# it was measured before CNNClassifier's default became 0.2).
+ROBUST = {**ACCURATE, "module__dropout": 0.0}
 EPS = 0.3
 FIGURE = pathlib.Path(__file__).with_name("robustness_curve.png")
 
@@ -78,17 +78,16 @@ class _Logits(torch.nn.Module):
         return self.clf.torch_logits(x)
 
 
-def time_it(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(
+        __doc__,
+        epochs=20,
+        n_train=None,
+        quick=dict(epochs=1, aa_n=20, pgd_samples=20, curve_n=100,
+                   figure=pathlib.Path(tempfile.gettempdir()) / "curve.png"),
+    )  # fmt: skip
     add = parser.add_argument
     add("--train", action="store_true", help="train and evaluate a robust CNN")
-    add("--epochs", type=int, default=20)
     add("--train-iter", type=int, default=1, help="training attack steps; 1 = FGSM")
     add("--depth", type=int, default=2, help="convolutions per block (robust CNN)")
     add("--ratio", type=float, default=1.0, help="fraction of each batch attacked")
@@ -103,14 +102,13 @@ def parse_args(argv=None):
     add("--aa-steps", type=int, default=None,
         help="APGD-CE / APGD-T / FAB-T steps; default: torchattacks' AutoAttack as "
         "it is (10 steps each); 100 is Croce & Hein's reference setting")  # fmt: skip
-    add("--n-train", type=int, default=None, help="first training images only")
     add("--curve-n", type=int, default=2000, help="test images for the curves")
     add("--figure", type=pathlib.Path, default=FIGURE, help="robustness curves")
     add("--save-model", type=pathlib.Path, help="save the robust CNN (.skmnist)")
     add("--load-model", type=pathlib.Path,
         help="evaluate this saved robust CNN instead of training one (e.g. AutoAttack "
         "on all 10,000 images of the model an earlier run saved)")  # fmt: skip
-    return parser.parse_args(argv)
+    return parser
 
 
 def robust_classifier(args):
@@ -175,16 +173,16 @@ def evaluate_robust(name, clf, Xte, y_test, args, fit):
     fgsm = FGSMPerturber(clf, eps=EPS).perturb(Xte, y_test)
     pgd = FGSMPerturber(clf, eps=EPS, n_iter=40, step_size=0.01, random_start=True,
                         random_state=0)  # fmt: skip
-    X_pgd, pgd_s = time_it(lambda: pgd.perturb(Xte[:m], y_test[:m]))
+    X_pgd, pgd_s = timed(lambda: pgd.perturb(Xte[:m], y_test[:m]))
     right_pgd = clf.predict(X_pgd) == y_test[:m]
     print(f"clean {clf.score(Xte, y_test):.2%}, FGSM {clf.score(fgsm, y_test):.2%}, "
           f"PGD-40 {right_pgd.mean():.2%} on {m:,} images ({pgd_s:.0f} s); "
           f"AutoAttack on {n:,} images...", flush=True)  # fmt: skip
-    X_aa, aa_s = time_it(
+    X_aa, aa_s = timed(
         lambda: autoattack(clf, Xte[:n], y_test[:n], args.aa_batch, args.aa_steps)
     )
     right_aa = clf.predict(X_aa) == y_test[:n]
-    cells = [
+    return md_row(
         name,
         fit,
         f"{clf.score(Xte, y_test):.2%}",
@@ -193,25 +191,21 @@ def evaluate_robust(name, clf, Xte, y_test, args, fit):
         f"{right_pgd[:n].mean():.2%}",
         f"**{right_aa.mean():.2%}** ({aa_s / 60:.1f} min)",
         f"{(right_pgd[:n] & right_aa).mean():.2%}",
-    ]
-    return "| " + " | ".join(cells) + " |"
+    )
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     command = "python " + shlex.join(
         [pathlib.Path(__file__).name, *(sys.argv[1:] if argv is None else argv)]
     )
-    X_train, y_train, X_test, y_test = load_full_mnist()
-    if args.n_train is not None:
-        X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
-    Xtr = (X_train[:, None] / np.float32(255)).astype(np.float32)
-    Xte = (X_test[:, None] / np.float32(255)).astype(np.float32)
+    X_train, y_train, X_test, y_test = load_mnist(args.n_train)
+    Xtr, Xte = unit_images(X_train), unit_images(X_test)
 
     cnn = CNNClassifier(random_state=0).fit(Xtr, y_train)
     clean = cnn.score(Xte, y_test)
     fgsm = FGSMPerturber(cnn, eps=EPS, batch_size=512)
-    X_adv, ours_s = time_it(lambda: fgsm.perturb(Xte, y_test))
+    X_adv, ours_s = timed(lambda: fgsm.perturb(Xte, y_test))
     print(f"default CNN: clean {clean * 100:.2f}%, FGSM eps=0.3 "
           f"{cnn.score(X_adv, y_test) * 100:.2f}%")  # fmt: skip
 
@@ -226,14 +220,15 @@ def main(argv=None):
         )
 
     fgsm.perturb(Xte[:512], y_test[:512])  # warm-up both
-    theirs_adv, theirs_s = time_it(theirs)
-    X_adv, ours_s = time_it(lambda: fgsm.perturb(Xte, y_test))
+    theirs_adv, theirs_s = timed(theirs)
+    X_adv, ours_s = timed(lambda: fgsm.perturb(Xte, y_test))
     same = np.mean(np.isclose(theirs_adv.numpy(), X_adv, atol=1e-6))
-    print("| FGSM generator | images/s | ratio |")
-    print("| --- | --- | --- |")
-    print(f"| FGSMPerturber | {len(Xte) / ours_s:,.0f} | {theirs_s / ours_s:.2f} |")
+    print(md_header("FGSM generator", "images/s", "ratio"))
+    print(
+        md_row("FGSMPerturber", f"{len(Xte) / ours_s:,.0f}", f"{theirs_s / ours_s:.2f}")
+    )
     version = torchattacks.__version__
-    print(f"| torchattacks {version} FGSM | {len(Xte) / theirs_s:,.0f} | 1.00 |")
+    print(md_row(f"torchattacks {version} FGSM", f"{len(Xte) / theirs_s:,.0f}", "1.00"))
     print(f"identical adversarial pixels: {same * 100:.3f}%")
 
     if not (args.train or args.load_model):
@@ -251,7 +246,7 @@ def main(argv=None):
         args.loss, args.beta = params["adversarial_loss"], params["adversarial_beta"]
     else:
         robust = robust_classifier(args)
-        _, fit_s = time_it(lambda: robust.fit(Xtr, y_train))
+        _, fit_s = timed(lambda: robust.fit(Xtr, y_train))
         fit = f"{fit_s / 60:.1f} min"
     if args.save_model is not None:
         from sklearn_mnist import save
@@ -274,12 +269,17 @@ def main(argv=None):
     print()
     steps = "" if args.aa_steps is None else f" ({args.aa_steps} steps)"
     print(
-        "| model | fit | clean (10,000) | FGSM eps=0.3 (10,000) | "
-        "PGD-40 eps=0.3 (images, attack time) | "
-        f"PGD-40, first {n:,} | "
-        f"AutoAttack{steps} eps=0.3, first {n:,} | both, first {n:,} |"
+        md_header(
+            "model",
+            "fit",
+            "clean (10,000)",
+            "FGSM eps=0.3 (10,000)",
+            "PGD-40 eps=0.3 (images, attack time)",
+            f"PGD-40, first {n:,}",
+            f"AutoAttack{steps} eps=0.3, first {n:,}",
+            f"both, first {n:,}",
+        )
     )
-    print("| --- " * 8 + "|")
     print(row)
 
     import matplotlib

@@ -5,25 +5,14 @@ soft-voting ensemble (sklearn's VotingClassifier) of several seeds.
     python benchmarks/bench_augmented_cnn.py --epochs 15 --members 5
     python benchmarks/bench_augmented_cnn.py --epochs 10 --no-augment
 
-The configuration is the ``ACCURATE`` preset below (also in RESULTS.md).
+The configuration is the ``ACCURATE`` preset of ``_harness.py`` (also in
+RESULTS.md).
 """
 
-import argparse
-import time
-
-from _common import load_full_mnist, print_test_errors
+from _harness import ACCURATE, load_mnist, make_parser, print_test_errors, timed
 from sklearn.ensemble import VotingClassifier
 
 from sklearn_mnist import CNNClassifier, RandomAffineAugmenter
-
-ACCURATE = dict(
-    module__channels=(32, 64),
-    module__depth=2,
-    module__hidden_units=256,
-    module__dropout=0.3,
-    batch_size=128,
-    lr=4e-3,
-)
 
 
 def make(seed, epochs, rotation, shift, zoom, augment=True):
@@ -36,16 +25,19 @@ def make(seed, epochs, rotation, shift, zoom, augment=True):
     )
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=15)
+def build_parser():
+    parser = make_parser(__doc__, epochs=15, n_train=None, quick=dict(epochs=1))
     parser.add_argument("--members", type=int, default=1)
     parser.add_argument("--rotation", type=float, default=10.0)
     parser.add_argument("--shift", type=float, default=0.1)
     parser.add_argument("--zoom", type=float, default=0.1)
     parser.add_argument("--no-augment", action="store_true")
-    args = parser.parse_args()
-    X_train, y_train, X_test, y_test = load_full_mnist()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    X_train, y_train, X_test, y_test = load_mnist(args.n_train)
     members = [
         (
             f"cnn{seed}",
@@ -60,12 +52,12 @@ def main():
         )
         for seed in range(args.members)
     ]
-    start = time.perf_counter()
     if args.members == 1:
-        model = members[0][1].fit(X_train, y_train)
+        model, fit_s = timed(members[0][1].fit, X_train, y_train)
     else:
-        model = VotingClassifier(members, voting="soft").fit(X_train, y_train)
-    fit_s = time.perf_counter() - start
+        model, fit_s = timed(
+            VotingClassifier(members, voting="soft").fit, X_train, y_train
+        )
     pred = model.predict(X_test)
     augment = (
         "none"

@@ -8,13 +8,22 @@ references in the same run (2 CPU cores):
     python benchmarks/bench_classifiers.py [--ref-epochs 5] [--skip-refs] [--long]
 """
 
-import argparse
-import resource
-import time
+import warnings
 
 import numpy as np
 import torch
-from _common import FIRST_RELEASE, FIRST_RELEASE_TEXT, load_full_mnist
+from _harness import (
+    FIRST_RELEASE,
+    FIRST_RELEASE_TEXT,
+    load_mnist,
+    make_parser,
+    md_header,
+    md_row,
+    peak_rss_mb,
+    timed,
+    torch_info,
+    unit_images,
+)
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -41,52 +50,41 @@ class TutorialCNN(nn.Module):
         return torch.softmax(self.fc2(x), dim=-1)
 
 
-def timed_fit(model, X, y):
-    start = time.perf_counter()
-    model.fit(X, y)
-    return time.perf_counter() - start
-
-
 def throughput(predict, X, repeat=3):
     predict(X[:2000])  # warm-up
-    best = min(_time(predict, X) for _ in range(repeat))
+    _, best = timed(predict, X, repeat=repeat)
     return len(X) / best
 
 
-def _time(fn, X):
-    start = time.perf_counter()
-    fn(X)
-    return time.perf_counter() - start
-
-
 def row(name, fit_s, acc, ips, note=""):
-    print(
-        f"| {name} | {fit_s:.1f} | {acc * 100:.2f} | {ips:,.0f} | {note} |", flush=True
-    )
+    print(md_row(name, f"{fit_s:.1f}", f"{acc * 100:.2f}", f"{ips:,.0f}", note),
+          flush=True)  # fmt: skip
 
 
-def main():
-    parser = argparse.ArgumentParser()
+def build_parser():
+    parser = make_parser(__doc__, seeds=1, n_train=None, quick=dict(ref_epochs=1))
     parser.add_argument("--ref-epochs", type=int, default=5)
     parser.add_argument("--skip-refs", action="store_true")
     parser.add_argument("--long", action="store_true", help="also the long CNN")
-    parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument(
         "--first-release", action="store_true",
         help="also the CNN with the first release's defaults",
     )  # fmt: skip
-    args = parser.parse_args()
-    X_train, y_train, X_test, y_test = load_full_mnist()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print("| model | fit (s) | test acc (%) | predict (img/s) | note |")
-    print("| --- | --- | --- | --- | --- |")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    X_train, y_train, X_test, y_test = load_mnist(args.n_train)
+    print(torch_info())
+    print(md_header("model", "fit (s)", "test acc (%)", "predict (img/s)", "note"))
 
     cnn_times = []
     for seed in range(args.seeds):
         cnn = CNNClassifier(random_state=seed)
-        fit_s = timed_fit(cnn, X_train, y_train)
+        fit_s = timed(cnn.fit, X_train, y_train)[1]
         cnn_times.append(fit_s)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = peak_rss_mb()
         row(
             f"CNNClassifier() seed {seed}",
             fit_s,
@@ -100,7 +98,7 @@ def main():
         # The first release's defaults, through the current code path (the
         # refactored base class, AdamW, OneCycle): the figures should not move.
         old = CNNClassifier(**FIRST_RELEASE, random_state=0)
-        old_s = timed_fit(old, X_train, y_train)
+        old_s = timed(old.fit, X_train, y_train)[1]
         row(
             "CNNClassifier, first release's defaults",
             old_s,
@@ -110,8 +108,7 @@ def main():
         )
 
     if not args.skip_refs:
-        X_ref = (X_train[:, None] / np.float32(255)).astype(np.float32)
-        X_ref_test = (X_test[:, None] / np.float32(255)).astype(np.float32)
+        X_ref, X_ref_test = unit_images(X_train), unit_images(X_test)
         ref = NeuralNetClassifier(
             TutorialCNN,
             max_epochs=args.ref_epochs,
@@ -122,7 +119,7 @@ def main():
             verbose=0,
         )
         torch.manual_seed(0)
-        ref_s = timed_fit(ref, X_ref, y_train)
+        ref_s = timed(ref.fit, X_ref, y_train)[1]
         ref_acc = (ref.predict(X_ref_test) == y_test).mean()
         row(
             "skorch tutorial CNN (reference)",
@@ -135,7 +132,7 @@ def main():
         print(f"fit-time ratio reference / CNNClassifier: {ratio:.1f}x")
 
     mlp = MLPNetClassifier(random_state=0)
-    mlp_s = timed_fit(mlp, X_train, y_train)
+    mlp_s = timed(mlp.fit, X_train, y_train)[1]
     row(
         "MLPNetClassifier()",
         mlp_s,
@@ -151,14 +148,12 @@ def main():
             hidden_layer_sizes=(800,), max_iter=mlp.max_epochs_, random_state=0
         )
         Xf, Xf_test = (
-            X_train.reshape(60000, -1) / 255.0,
-            X_test.reshape(10000, -1) / 255.0,
+            X_train.reshape(len(X_train), -1) / 255.0,
+            X_test.reshape(len(X_test), -1) / 255.0,
         )
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sk_s = timed_fit(sk, Xf, y_train)
+            sk_s = timed(sk.fit, Xf, y_train)[1]
         row(
             "sklearn MLPClassifier(800) (reference)",
             sk_s,
@@ -177,7 +172,7 @@ def main():
             lr=4e-3,
             random_state=0,
         )
-        long_s = timed_fit(long, X_train, y_train)
+        long_s = timed(long.fit, X_train, y_train)[1]
         row(
             "CNNClassifier long (32-64, fc256, dropout 0.3, 15 epochs)",
             long_s,

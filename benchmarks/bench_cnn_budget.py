@@ -10,12 +10,8 @@ defaults' and its mean test accuracy with the range over seeds.
     cd benchmarks && python bench_cnn_budget.py [--seeds 6]
 """
 
-import argparse
-import time
-
 import numpy as np
-import torch
-from _common import load_full_mnist
+from _harness import load_mnist, make_parser, md_header, md_row, timed, torch_info
 
 from sklearn_mnist import CNNClassifier
 
@@ -34,32 +30,31 @@ SETTINGS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=6, help="seeds 0..N-1")
-    args = parser.parse_args()
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    X, y, X_test, y_test = load_full_mnist()
+def build_parser():
+    return make_parser(__doc__, seeds=6, n_train=None, quick=dict(seeds=1))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    print(torch_info())
+    X, y, X_test, y_test = load_mnist(args.n_train)
     CNNClassifier(random_state=0, max_epochs=1).fit(X[:3000], y[:3000])  # warm-up
     results = {name: [] for name in SETTINGS}
     for seed in range(args.seeds):
         for name, kw in SETTINGS.items():
-            start = time.perf_counter()
-            clf = CNNClassifier(random_state=seed, **kw).fit(X, y)
-            fit_s = time.perf_counter() - start
+            clf, fit_s = timed(CNNClassifier(random_state=seed, **kw).fit, X, y)
             acc = 100 * clf.score(X_test, y_test)
             results[name].append((fit_s, acc))
             print(f"seed {seed}: {name}: fit {fit_s:.2f} s, {acc:.2f}%", flush=True)
     base = np.mean([f for f, _ in results[next(iter(SETTINGS))]])
-    print("\n| setting | fit (s), mean | ratio to defaults "
-          "| test acc (%), mean (range) |")  # fmt: skip
-    print("| --- | --- | --- | --- |")
+    print()
+    print(md_header("setting", "fit (s), mean", "ratio to defaults",
+                    "test acc (%), mean (range)"))  # fmt: skip
     for name, rows in results.items():
         fit, acc = np.array(rows).T
-        print(f"| `{name}` | {fit.mean():.2f} | {fit.mean() / base:.2f} | "
-              f"{acc.mean():.3f} ({acc.min():.2f}-{acc.max():.2f}) |")  # fmt: skip
+        spread = f"{acc.mean():.3f} ({acc.min():.2f}-{acc.max():.2f})"
+        print(md_row(f"`{name}`", f"{fit.mean():.2f}", f"{fit.mean() / base:.2f}",
+                     spread))  # fmt: skip
 
 
 if __name__ == "__main__":

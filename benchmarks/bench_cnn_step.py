@@ -14,16 +14,13 @@ images N times each way (seeds interleaved, after a warm-up fit).
     cd benchmarks && python bench_cnn_step.py [--rounds 200] [--fits 3]
 """
 
-import argparse
-import time
-
 import numpy as np
 import torch
+from _harness import load_mnist, make_parser, timed
 from torch import nn
 
 from sklearn_mnist import CNNClassifier
-from sklearn_mnist.neural_net import CNNModule
-from sklearn_mnist.neural_net._optim import AdamW
+from sklearn_mnist.neural_net import AdamW, CNNModule
 
 CL = torch.channels_last
 
@@ -33,13 +30,6 @@ class OldCNNModule(CNNModule):
 
     def forward(self, x):
         return self.head(self.features(x))
-
-
-def _timed(fn, n):
-    start = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - start) / n * 1e3
 
 
 def steps(rounds, n=5):
@@ -63,7 +53,7 @@ def steps(rounds, n=5):
     times = {name: [] for name in runs}
     for i in range(rounds):  # short rounds, alternating which goes first
         for name in sorted(runs, reverse=bool(i % 2)):
-            times[name].append(_timed(runs[name], n))
+            times[name].append(timed(runs[name], number=n)[1] * 1e3)
     fixed, old = np.median(times["fixed"]), np.median(times["old"])
     ratios = np.array(times["fixed"]) / np.array(times["old"])
     print(f"training step, median of {rounds} rounds of {n} steps:")
@@ -77,46 +67,46 @@ def steps(rounds, n=5):
     grad = torch.randn(256, 32, 7, 7)
     matched = grad.contiguous(memory_format=CL)
     relu_bwd = torch.ops.aten.threshold_backward
-    mixed_ms = _timed(lambda: relu_bwd(grad, out, 0), 200)
-    matched_ms = _timed(lambda: relu_bwd(matched, out, 0), 200)
+    mixed_ms = timed(relu_bwd, grad, out, 0, number=200)[1] * 1e3
+    matched_ms = timed(relu_bwd, matched, out, 0, number=200)[1] * 1e3
     print(
         "  ReLU backward, 256 x 32 x 7 x 7 channels-last: gradient (c, h, w) "
         f"{mixed_ms:.3f} ms, channels-last {matched_ms:.3f} ms"
     )
 
 
-def fits(n):
-    from _common import load_full_mnist
-
-    X, y, X_test, y_test = load_full_mnist()
+def fits(n, n_train=None):
+    X, y, X_test, y_test = load_mnist(n_train)
     CNNClassifier(random_state=0, max_epochs=1).fit(X[:5000], y[:5000])  # warm-up
     results = {"fixed": [], "old": []}
     for seed in range(n):
         for name, module in [("fixed", CNNModule), ("old", OldCNNModule)]:
             clf = CNNClassifier(module=module, random_state=seed)
-            start = time.perf_counter()
-            clf.fit(X, y)
-            seconds = time.perf_counter() - start
+            _, seconds = timed(clf.fit, X, y)
             results[name].append((seconds, 100 * clf.score(X_test, y_test)))
             print(f"  {name} seed {seed}: {seconds:.2f} s, {results[name][-1][1]:.2f}%")
     old = np.mean([s for s, _ in results["old"]])
     for name, rows in results.items():
         rows = np.array(rows)
         print(
-            f"CNNClassifier() on 60,000, {name}: fit {rows[:, 0].mean():.2f} s "
+            f"CNNClassifier() on {len(X):,}, {name}: fit {rows[:, 0].mean():.2f} s "
             f"(ratio to old {rows[:, 0].mean() / old:.3f}), test acc "
             f"{rows[:, 1].mean():.3f}%"
         )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(__doc__, n_train=None, quick=dict(rounds=5))
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--fits", type=int, default=0)
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     steps(args.rounds)
     if args.fits:
-        fits(args.fits)
+        fits(args.fits, args.n_train)
 
 
 if __name__ == "__main__":

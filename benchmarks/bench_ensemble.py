@@ -1,7 +1,8 @@
 """Soft-voting ensembles of augmented CNNs that differ, on full MNIST (issue 15).
 
 A member is ``KIND:SEED``; the kinds (``MEMBERS`` below) share the accurate CNN
-of ``bench_augmented_cnn.py`` and differ in augmentation or width:
+of ``bench_augmented_cnn.py`` (``ACCURATE`` in ``_harness.py``) and differ in
+augmentation or width:
 
 - ``affine``: ``RandomAffineAugmenter(rotation=10, shift=0.1, zoom=0.1)``;
 - ``strong``: a stronger affine draw (rotation 15, shift 0.12, zoom 0.15);
@@ -28,15 +29,21 @@ import argparse
 import itertools
 import pathlib
 import re
-import time
 
 import numpy as np
-from _common import load_full_mnist, print_test_errors
-from bench_augmented_cnn import ACCURATE
+from _harness import (
+    ACCURATE,
+    int_at_least,
+    load_mnist,
+    make_parser,
+    md_header,
+    md_row,
+    print_test_errors,
+    timed,
+)
 from sklearn.ensemble import VotingClassifier
 
 from sklearn_mnist import CNNClassifier, RandomAffineAugmenter
-from sklearn_mnist._cli._args import _int_at_least
 from sklearn_mnist.preprocessing import ElasticDistortion
 
 AFFINE = dict(rotation=10, shift=0.1, zoom=0.1)
@@ -123,21 +130,19 @@ def combine(folders, y_test, max_size):
         print(f"  {name}: {(pred[name] == y_test).mean():.2%}")
     # Why a combination works: members that err on other images.
     wrong = {name: pred[name] != y_test for name in names}
-    print("| pair | errors of each | shared errors |")
-    print("| --- | --- | --- |")
+    print(md_header("pair", "errors of each", "shared errors"))
     for a, b in itertools.combinations(names, 2):
-        print(f"| {a} + {b} | {wrong[a].sum()}, {wrong[b].sum()} | "
-              f"{(wrong[a] & wrong[b]).sum()} |")  # fmt: skip
+        print(md_row(f"{a} + {b}", f"{wrong[a].sum()}, {wrong[b].sum()}",
+                     (wrong[a] & wrong[b]).sum()))  # fmt: skip
     rows = []
     for k in range(2, min(max_size, len(names)) + 1):
         for combo in itertools.combinations(names, k):
             mean = np.mean([proba[n] for n in combo], axis=0)
             rows.append(((classes[mean.argmax(1)] == y_test).mean(), combo))
     rows.sort(key=lambda r: (-r[0], len(r[1])))
-    print("| members | test accuracy |")
-    print("| --- | --- |")
+    print(md_header("members", "test accuracy"))
     for acc, combo in rows[:25]:
-        print(f"| {' + '.join(combo)} | {acc:.2%} |")
+        print(md_row(" + ".join(combo), f"{acc:.2%}"))
     by_size = {}
     for acc, combo in rows:
         by_size.setdefault(len(combo), []).append(acc)
@@ -146,47 +151,41 @@ def combine(folders, y_test, max_size):
               f"best {max(accs):.2%}")  # fmt: skip
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="Real MNIST is read from ../shared/data/mnist beside the checkout, "
-        "or from the folder in the environment variable MNIST_DIR.",
-    )
+def build_parser():
+    parser = make_parser(
+        __doc__, epochs=20, n_train=None,
+        quick=dict(epochs=1, members="affine:0,elastic:0"),
+    )  # fmt: skip
     add = parser.add_argument
     add("--members", type=member_specs,
         default=member_specs("affine:0,affine:1,elastic:0,elastic:1"),
         help=f"comma-separated KIND:SEED, KIND in {sorted(MEMBERS)}")  # fmt: skip
-    add("--epochs", type=_int_at_least(1), default=20,
-        help="max_epochs of every member")  # fmt: skip
     add("--device", default="auto", help="the classifiers' device option")
     add("--save-proba", type=pathlib.Path,
         help="write each member's test probabilities to DIR/NAME.npz")  # fmt: skip
     add("--combine", type=pathlib.Path, nargs="+", metavar="DIR",
         help="score the combinations of the members saved in DIR")  # fmt: skip
-    add("--max-size", type=_int_at_least(2), default=8,
+    add("--max-size", type=int_at_least(2), default=8,
         help="--combine: largest combination scored")  # fmt: skip
-    add("--n-train", type=_int_at_least(2), help="first training images only")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    X_train, y_train, X_test, y_test = load_full_mnist()
+    args = build_parser().parse_args(argv)
+    X_train, y_train, X_test, y_test = load_mnist(args.n_train)
     if args.combine:
         return combine(args.combine, y_test, args.max_size)
-    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
     members = [
         member(kind, seed, args.epochs, args.device, args.n_train)
         for kind, seed in args.members
     ]
-    start = time.perf_counter()
     if len(members) == 1:
-        model = members[0][1].fit(X_train, y_train)
+        model, fit_s = timed(members[0][1].fit, X_train, y_train)
         fitted = [model]
     else:
-        model = VotingClassifier(members, voting="soft").fit(X_train, y_train)
+        voting = VotingClassifier(members, voting="soft")
+        model, fit_s = timed(voting.fit, X_train, y_train)
         fitted = model.estimators_
-    fit_s = time.perf_counter() - start
     print(f"config: {ACCURATE}, epochs={args.epochs}, device={fitted[0].device_}")
     for (name, _), est in zip(members, fitted, strict=True):
         proba = est.predict_proba(X_test)

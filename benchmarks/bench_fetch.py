@@ -4,14 +4,11 @@ gzip + numpy.frombuffer reader (the reference a user would write by hand).
     python benchmarks/bench_fetch.py [--shared ../shared/data/mnist]
 """
 
-import argparse
 import gzip
 import pathlib
-import shutil
-import tempfile
-import time
 
 import numpy as np
+from _harness import SHARED, make_parser, mnist_home, timed
 
 from sklearn_mnist.datasets import fetch_mnist
 
@@ -30,32 +27,28 @@ def by_hand(directory):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    default = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    parser.add_argument("--shared", type=pathlib.Path, default=default)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    home = pathlib.Path(tempfile.mkdtemp())
-    (home / "mnist").mkdir()
-    for path in args.shared.glob("*.gz"):
-        shutil.copy(path, home / "mnist" / path.name)
+def build_parser():
+    parser = make_parser(__doc__, repeat=5, quick=dict(repeat=1))
+    parser.add_argument("--shared", type=pathlib.Path, default=SHARED)
+    return parser
 
-    def ours():
-        fetch_mnist(data_home=home, download_if_missing=False)
-        fetch_mnist(subset="test", data_home=home, download_if_missing=False)
 
-    start = time.perf_counter()
-    ours()
-    first = time.perf_counter() - start
-    t_ours, t_ref = [], []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        ours()
-        t_ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        by_hand(home / "mnist")
-        t_ref.append(time.perf_counter() - start)
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    with mnist_home(args.shared) as home:
+
+        def ours():
+            fetch_mnist(data_home=home, download_if_missing=False)
+            fetch_mnist(subset="test", data_home=home, download_if_missing=False)
+
+        def ref():
+            by_hand(home / "mnist")
+
+        _, first = timed(ours)
+        t_ours, t_ref = [], []
+        for _ in range(args.repeat):  # interleaved: the machine's drift hits both
+            t_ours.append(timed(ours)[1])
+            t_ref.append(timed(ref)[1])
     med_ours, med_ref = np.median(t_ours), np.median(t_ref)
     print(f"fetch_mnist train+test, first call: {first:.3f} s")
     print(
@@ -64,7 +57,6 @@ def main():
     )
     print(f"by hand (gzip + frombuffer, no checks), median: {med_ref:.3f} s")
     print(f"ratio ours / by hand: {med_ours / med_ref:.2f}")
-    shutil.rmtree(home)
 
 
 if __name__ == "__main__":

@@ -16,25 +16,34 @@ interleaved):
 Page faults are the process's minor faults during each fit.
 
     python benchmarks/bench_first_fit.py [--n-train 60000] [--repeat 2]
+
+The ``--repeat`` option counts fresh processes per configuration.
 """
 
-import argparse
 import json
+import pathlib
 import statistics
 import subprocess
 import sys
 
+from _harness import make_parser, md_header, md_row
+
+# The import is timed by hand: the harness is one of the things imported.
 _CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 import torch
-from _common import load_full_mnist
+from _harness import load_mnist, timed
 from sklearn_mnist import CNNClassifier
-import sklearn_mnist.neural_net._base as base
+from sklearn_mnist.utils import settle_allocator
 imported = time.perf_counter() - t0
-if not {settle}:
-    base.settle_allocator = lambda: False
-X, y, X_test, y_test = load_full_mnist()
+if not {settle}:  # wherever the package calls it from
+    for name, module in list(sys.modules.items()):
+        if name.startswith("sklearn_mnist") and (
+            getattr(module, "settle_allocator", None) is settle_allocator
+        ):
+            module.settle_allocator = lambda: False
+X, y, X_test, y_test = load_mnist()
 n = {n_train}
 optimizer = {optimizer}
 fits, faults, accuracies = [], [], []
@@ -43,9 +52,8 @@ for seed in ({seed}, {seed} + 1):
     if optimizer is not None:
         kw["optimizer"] = optimizer
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    start = time.perf_counter()
-    clf = CNNClassifier(**kw).fit(X[:n], y[:n])
-    fits.append(time.perf_counter() - start)
+    clf, seconds = timed(CNNClassifier(**kw).fit, X[:n], y[:n])
+    fits.append(seconds)
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     accuracies.append(clf.score(X_test, y_test))
 print(json.dumps(dict(imported=imported, fits=fits, faults=faults,
@@ -59,15 +67,15 @@ CONFIGS = {  # name: (optimizer, allocator settled)
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=60000)
-    parser.add_argument("--repeat", type=int, default=2, help="fresh processes each")
-    args = parser.parse_args()
-    print("| configuration | seeds | import (s) | first fit (s) | second fit (s) "
-          "| page faults, first / second fit | test acc (%) | torch._dynamo "
-          "imported |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+def build_parser():
+    return make_parser(__doc__, n_train=60000, repeat=2, quick=dict(repeat=1))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    print(md_header("configuration", "seeds", "import (s)", "first fit (s)",
+                    "second fit (s)", "page faults, first / second fit",
+                    "test acc (%)", "torch._dynamo imported"))  # fmt: skip
     rows = {name: [] for name in CONFIGS}
     for r in range(args.repeat):
         for name, (optimizer, settle) in CONFIGS.items():
@@ -76,7 +84,7 @@ def main():
             )
             out = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True,
-                check=True, cwd=__file__.rsplit("/", 1)[0] or ".",
+                check=True, cwd=pathlib.Path(__file__).resolve().parent,
             )  # fmt: skip
             res = json.loads(out.stdout.strip().splitlines()[-1])
             rows[name].append(res)
@@ -85,21 +93,24 @@ def main():
             faults = " / ".join(f"{f:,}" for f in res["faults"])
             cells = [name, f"{2 * r}, {2 * r + 1}", f"{res['imported']:.1f}"]
             cells += [f"{first:.2f}", f"{second:.2f}", faults, acc, str(res["dynamo"])]
-            print("| " + " | ".join(cells) + " |", flush=True)
+            print(md_row(*cells), flush=True)
     print()
-    print("| configuration | first fit (s), mean (range) | second fit (s), mean "
-          "| ratio of first fits to ours | test acc (%), mean (range) |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- |")
+    print(md_header("configuration", "first fit (s), mean (range)",
+                    "second fit (s), mean", "ratio of first fits to ours",
+                    "test acc (%), mean (range)"))  # fmt: skip
     ours = statistics.mean(res["fits"][0] for res in rows["ours"])
     for name, results in rows.items():
         firsts = [res["fits"][0] for res in results]
         seconds = [res["fits"][1] for res in results]
         accs = [100 * a for res in results for a in res["accuracies"]]
         print(
-            f"| {name} | {statistics.mean(firsts):.2f} ({min(firsts):.2f}-"
-            f"{max(firsts):.2f}) | {statistics.mean(seconds):.2f} | "
-            f"{statistics.mean(firsts) / ours:.2f} | {statistics.mean(accs):.3f} "
-            f"({min(accs):.2f}-{max(accs):.2f}) |"
+            md_row(
+                name,
+                f"{statistics.mean(firsts):.2f} ({min(firsts):.2f}-{max(firsts):.2f})",
+                f"{statistics.mean(seconds):.2f}",
+                f"{statistics.mean(firsts) / ours:.2f}",
+                f"{statistics.mean(accs):.3f} ({min(accs):.2f}-{max(accs):.2f})",
+            )
         )
 
 

@@ -27,9 +27,11 @@ import zipfile
 
 import numpy as np
 import skops.io
+from _harness import make_parser, md_header, md_row
 
 from sklearn_mnist import MLPNetClassifier, load_mnist_sample, save
 
+# The load is timed by hand: a bare ``python -c`` child, nothing but the package.
 CHILD = """
 import sys, time
 import sklearn_mnist
@@ -104,7 +106,12 @@ def wide(src, dst):
     return _write(dst, {**files, "model.skops": skops.io.dumps(state)})
 
 
-def main():
+def build_parser():
+    return make_parser(__doc__)
+
+
+def main(argv=None):
+    build_parser().parse_args(argv)
     X, y = load_mnist_sample(return_X_y=True)
     net = MLPNetClassifier(
         module__hidden_units=(16,), max_epochs=1, batch_size=50, random_state=0
@@ -116,7 +123,7 @@ def main():
             "amplified": amplified(valid, os.path.join(tmp, "amplified.skmnist")),
             "wide": wide(valid, os.path.join(tmp, "wide.skmnist")),
         }
-        print("case\tfile (KB)\textra RSS (MiB)\tload (s)\toutcome")
+        print(md_header("case", "file (KB)", "extra RSS (MiB)", "load (s)", "outcome"))
         for name, path in cases.items():
             done = subprocess.run(
                 [sys.executable, "-c", CHILD, str(path), str(valid)],
@@ -124,7 +131,7 @@ def main():
                 env={**os.environ, "OMP_NUM_THREADS": "1"},
             )  # fmt: skip
             size = os.path.getsize(path) / 1000
-            print(f"{name}\t{size:.0f}\t{done.stdout.strip()}")
+            print(md_row(name, f"{size:.0f}", *done.stdout.strip().split("\t")))
 
 
 if __name__ == "__main__":

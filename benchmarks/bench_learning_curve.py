@@ -21,7 +21,15 @@ import json
 import statistics
 import subprocess
 import sys
-import time
+
+from _harness import (
+    load_mnist,
+    make_parser,
+    md_header,
+    md_row,
+    stratified_subset,
+    timed,
+)
 
 SIZES = (100, 300, 1000, 3000, 10000, 60000)
 MODELS = ("cnn", "mlp", "transfer", "svc", "sk_mlp", "logreg")
@@ -63,44 +71,29 @@ def make_model(name):
     raise ValueError(name)
 
 
-def subset(X, y, n, seed):
-    from sklearn.model_selection import train_test_split
-
-    if n >= len(X):
-        return X, y
-    X_sub, _, y_sub, _ = train_test_split(
-        X, y, train_size=n, stratify=y, random_state=seed
-    )
-    return X_sub, y_sub
-
-
 def run_one(model_name, n, seed, variant="mnist"):
     """Fit one model in this (fresh) process; print a JSON row."""
     import warnings
 
     import numpy as np
-    from _common import load_full_mnist
 
-    X, y, X_test, y_test = load_full_mnist(variant=variant)
-    X, y = subset(X, y, n, seed)
+    X, y, X_test, y_test = load_mnist(variant=variant)
+    X, y = stratified_subset(X, y, n, seed)
     model, scaled = make_model(model_name)
     X_fit = X.reshape(len(X), -1) / 255.0 if scaled else X
     X_eval = X_test.reshape(len(X_test), -1) / 255.0 if scaled else X_test
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's ConvergenceWarning at defaults
-        start = time.perf_counter()
-        model.fit(X_fit, y)
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
-        accuracy = float(np.mean(model.predict(X_eval) == y_test))
-        predict_s = time.perf_counter() - start
+        _, fit_s = timed(model.fit, X_fit, y)
+        accuracy, predict_s = timed(
+            lambda: float(np.mean(model.predict(X_eval) == y_test))
+        )
     print(json.dumps(dict(model=model_name, n=n, seed=seed, accuracy=accuracy,
                           fit_s=fit_s, predict_s=predict_s)))  # fmt: skip
 
 
 def table(rows, sizes, models):
-    head = "| n train | " + " | ".join(NAMES[m] for m in models) + " |"
-    lines = [head, "|" + " --- |" * (len(models) + 1)]
+    lines = [md_header("n train", *(NAMES[m] for m in models))]
     for n in sizes:
         cells = []
         for m in models:
@@ -112,12 +105,14 @@ def table(rows, sizes, models):
             fit = statistics.mean(r["fit_s"] for r in found)
             spread = f" ({min(acc):.1f}-{max(acc):.1f})" if len(acc) > 1 else ""
             cells.append(f"{statistics.mean(acc):.2f}{spread}, {fit:.1f} s")
-        lines.append(f"| {n:,} | " + " | ".join(cells) + " |")
+        lines.append(md_row(f"{n:,}", *cells))
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(
+        __doc__, quick=dict(sizes="100", seeds="0", models="cnn,svc,logreg")
+    )
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--models", default=",".join(MODELS))
@@ -134,7 +129,11 @@ def main():
     )  # fmt: skip
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "N", "SEED"),
                         help=argparse.SUPPRESS)  # fmt: skip
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     if args.one:
         run_one(args.one[0], int(args.one[1]), int(args.one[2]), args.variant)
         return

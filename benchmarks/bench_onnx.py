@@ -18,49 +18,42 @@ batching included); onnxruntime as a deployment calls ``session.run`` on
 float32 input (the cast from uint8 is included).
 
     python benchmarks/bench_onnx.py [--mlp] [--threads 2] [--repeat 3]
-    python benchmarks/bench_onnx.py --n-train 2000 --max-epochs 1 --n-latency 200
+    python benchmarks/bench_onnx.py --quick
     (the last: a quick check that it runs, not figures)
 """
 
-import argparse
 import os
 import tempfile
-import time
 
 import numpy as np
 import torch
-from _common import load_full_mnist
+from _harness import load_mnist, make_parser, md_header, md_row, timed
 from sklearn.pipeline import make_pipeline
 
 import sklearn_mnist
 from sklearn_mnist import CNNClassifier, MLPNetClassifier, Normalizer255, export_onnx
 from sklearn_mnist.export import verify_onnx
-from sklearn_mnist.export._verify import onnx_session
+from sklearn_mnist.export._verify import onnx_session  # no public name yet
 
 
 def best_rate(fn, X, batch, repeat):
     """Images per second of ``fn`` over ``X`` in batches of ``batch``, best of
     ``repeat`` passes (after one warm-up batch)."""
     batches = [X[i : i + batch] for i in range(0, len(X), batch)]
-    fn(batches[0])
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
+
+    def one_pass():
         for b in batches:
             fn(b)
-        best = min(best, time.perf_counter() - start)
-    return len(X) / best
+
+    fn(batches[0])
+    return len(X) / timed(one_pass, repeat=repeat)[1]
 
 
 def bench(name, model, data, args, folder):
     X_train, y_train, X_test, y_test = data
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    fit_s = time.perf_counter() - start
+    _, fit_s = timed(model.fit, X_train, y_train)
     path = os.path.join(folder, f"{name}.onnx")
-    start = time.perf_counter()
-    export_onnx(model, path)
-    export_s = time.perf_counter() - start
+    _, export_s = timed(export_onnx, model, path)
     check = verify_onnx(model, path, X_test)
     accuracy = model.score(X_test, y_test)
     session = onnx_session(path, n_threads=args.threads)
@@ -78,14 +71,13 @@ def bench(name, model, data, args, folder):
     return fit_s, export_s, accuracy, check, size_kb, rows
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser():
+    parser = make_parser(
+        __doc__, repeat=3, n_train=60000,
+        quick=dict(max_epochs="1", n_latency=200, repeat=1),
+    )  # fmt: skip
     parser.add_argument("--mlp", action="store_true", help="also the MLP pipeline")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--n-train", type=int, default=60000, help="training images (a quick check)"
-    )
     parser.add_argument(
         "--n-latency", type=int, default=10000, help="test images timed at batch 1"
     )
@@ -94,10 +86,14 @@ def main():
         default="auto",
         help="classifiers' max_epochs (quick checks)",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    X_train, y_train, X_test, y_test = load_full_mnist()
-    data = (X_train[: args.n_train], y_train[: args.n_train], X_test, y_test)
+    X_train, y_train, X_test, y_test = load_mnist(args.n_train)
+    data = (X_train, y_train, X_test, y_test)
     epochs = args.max_epochs if args.max_epochs == "auto" else int(args.max_epochs)
     models = {"CNN": CNNClassifier(random_state=0, max_epochs=epochs)}
     if args.mlp:
@@ -125,18 +121,24 @@ def main():
                 f"{check.max_abs_diff:.2e}\n"
             )
             print(
-                "| batch size | images timed | predict_proba (images/s) | "
-                "onnxruntime (images/s) | speed-up | latency per batch, "
-                "predict_proba / onnxruntime |"
+                md_header(
+                    "batch size",
+                    "images timed",
+                    "predict_proba (images/s)",
+                    "onnxruntime (images/s)",
+                    "speed-up",
+                    "latency per batch, predict_proba / onnxruntime",
+                    align="rrrrrr",
+                )
             )
-            print("| ---: | ---: | ---: | ---: | ---: | ---: |")
             for batch, n, torch_rate, ort_rate in rows:
                 ms = [1000 * min(batch, n) / rate for rate in (torch_rate, ort_rate)]
                 latency = f"{ms[0]:.3g} ms / {ms[1]:.3g} ms"
                 print(
-                    f"| {batch:,} | {n:,} | {torch_rate:,.0f} | {ort_rate:,.0f} | "
-                    f"{ort_rate / torch_rate:.2f}x | {latency} |"
-                )
+                    md_row(f"{batch:,}", f"{n:,}", f"{torch_rate:,.0f}",
+                           f"{ort_rate:,.0f}", f"{ort_rate / torch_rate:.2f}x",
+                           latency)
+                )  # fmt: skip
             print()
 
 

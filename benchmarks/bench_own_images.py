@@ -25,13 +25,11 @@ deskew=True)`` on train and test), beside LeCun et al.'s published rows.
     cd benchmarks && python bench_own_images.py [--n-photos 2000] [--deskew]
 """
 
-import argparse
 import pathlib
 import tempfile
-import time
 
 import numpy as np
-from _common import load_full_mnist
+from _harness import load_mnist, make_parser, md_header, md_row, timed
 from joblib import Parallel, delayed
 from PIL import Image
 from sklearn.neighbors import KNeighborsClassifier
@@ -69,19 +67,19 @@ def read_and_normalise(root, n_jobs=1):
     file list from ``load_image_folder``'s rules is split into chunks that
     joblib's workers read and normalise (``read_and_normalise_files``).
     """
-    start = time.perf_counter()
-    if n_jobs == 1:
-        folder = load_image_folder(root, size="keep")
-        images = DigitNormalizer().transform(folder.images)
-    else:
+
+    def read():
+        if n_jobs == 1:
+            folder = load_image_folder(root, size="keep")
+            return DigitNormalizer().transform(folder.images), folder
         files = sorted(str(f) for f in pathlib.Path(root).glob("*/*.jpg"))
         chunks = np.array_split(np.asarray(files), n_jobs * 4)
         parts = Parallel(n_jobs=n_jobs)(
             delayed(read_and_normalise_files)(list(chunk)) for chunk in chunks
         )
-        images = np.concatenate(parts)
-        folder = None
-    seconds = time.perf_counter() - start
+        return np.concatenate(parts), None
+
+    (images, folder), seconds = timed(read)
     return images, folder, seconds
 
 
@@ -89,10 +87,8 @@ def photos_part(X_train, y_train, X_test, y_test, n_photos, seed):
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(X_test), n_photos, replace=False)
     X, y = X_test[pick], y_test[pick]
-    start = time.perf_counter()
-    clf = CNNClassifier(random_state=seed).fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    print(f"CNNClassifier() on 60,000 MNIST digits: fit {seconds:.1f} s")
+    clf, seconds = timed(CNNClassifier(random_state=seed).fit, X_train, y_train)
+    print(f"CNNClassifier() on {len(X_train):,} MNIST digits: fit {seconds:.1f} s")
     photos = make_photo_digits(X, random_state=seed)
     sizes = np.array([p.shape[:2] for p in photos])
     print(
@@ -104,11 +100,11 @@ def photos_part(X_train, y_train, X_test, y_test, n_photos, seed):
         write_photos(photos, y, root)
         files = sorted(root.glob("*/*.jpg"))
         truth = np.array([int(f.parent.name) for f in files])
-        start = time.perf_counter()
-        naive = np.stack(
-            [np.asarray(Image.open(f).convert("L").resize((28, 28))) for f in files]
+        naive, naive_s = timed(
+            lambda: np.stack(
+                [np.asarray(Image.open(f).convert("L").resize((28, 28))) for f in files]
+            )
         )
-        naive_s = time.perf_counter() - start
         read_and_normalise(root)  # warm caches (file system, imports)
         images, folder, one_s = read_and_normalise(root)
         read_and_normalise(root, n_jobs=2)  # start the workers
@@ -124,10 +120,9 @@ def photos_part(X_train, y_train, X_test, y_test, n_photos, seed):
         ("load_image_folder + DigitNormalizer()", clf.score(images, labels)),
         ("... DigitNormalizer(deskew=True)", clf.score(deskewed, labels)),
     ]
-    print("| input | accuracy | vs clean |")
-    print("| --- | --- | --- |")
+    print(md_header("input", "accuracy", "vs clean"))
     for name, acc in rows:
-        print(f"| {name} | {acc:.2%} | {100 * (acc - clean):+.2f} points |")
+        print(md_row(name, f"{acc:.2%}", f"{100 * (acc - clean):+.2f} points"))
     print(
         f"reading + normalising {n_photos} files: {n_photos / one_s:,.0f} images/s "
         f"(1 process), {n_photos / two_s:,.0f} images/s (2 joblib workers, warm); "
@@ -137,46 +132,54 @@ def photos_part(X_train, y_train, X_test, y_test, n_photos, seed):
 
 
 def deskew_part(X_train, y_train, X_test, y_test, svc_train, seed):
-    start = time.perf_counter()
     norm = DigitNormalizer(deskew=True)
-    D_train, D_test = norm.transform(X_train), norm.transform(X_test)
-    seconds = time.perf_counter() - start
-    print(f"deskewing 70,000 MNIST digits: {seconds:.0f} s ({70000 / seconds:,.0f}/s)")
+    (D_train, D_test), seconds = timed(
+        lambda: (norm.transform(X_train), norm.transform(X_test))
+    )
+    n = len(X_train) + len(X_test)
+    print(f"deskewing {n:,} MNIST digits: {seconds:.0f} s ({n / seconds:,.0f}/s)")
     flat = [a.reshape(len(a), -1) for a in (X_train, X_test, D_train, D_test)]
     models = [
         ("KNeighborsClassifier()", KNeighborsClassifier, None, 1),
         (f"SVC() on {svc_train:,} digits", SVC, svc_train, 255),
         ("CNNClassifier()", lambda: CNNClassifier(random_state=seed), None, 1),
     ]
-    print("| model | error, raw | error, deskewed | fit+predict s (raw / deskewed) |")
-    print("| --- | --- | --- | --- |")
+    print(md_header("model", "error, raw", "error, deskewed",
+                    "fit+predict s (raw / deskewed)"))  # fmt: skip
     for name, make, n, scale in models:
         errors, times = [], []
         for Xtr, Xte in ((flat[0], flat[1]), (flat[2], flat[3])):
-            start = time.perf_counter()
-            model = make().fit(Xtr[:n] / scale, y_train[:n])
-            errors.append(1 - model.score(Xte / scale, y_test))
-            times.append(time.perf_counter() - start)
-        print(
-            f"| {name} | {errors[0]:.2%} | {errors[1]:.2%} | "
-            f"{times[0]:.0f} / {times[1]:.0f} |"
-        )
+
+            def fit_score(Xtr=Xtr, Xte=Xte, make=make, n=n, scale=scale):
+                model = make().fit(Xtr[:n] / scale, y_train[:n])
+                return 1 - model.score(Xte / scale, y_test)
+
+            error, seconds = timed(fit_score)
+            errors.append(error)
+            times.append(seconds)
+        print(md_row(name, f"{errors[0]:.2%}", f"{errors[1]:.2%}",
+                     f"{times[0]:.0f} / {times[1]:.0f}"))  # fmt: skip
     for name, (raw, deskewed) in LECUN.items():
         print(f"LeCun's table, {name}: {raw}; deskewing: {deskewed} (% error)")
 
 
-def main(n_photos=2000, deskew=False, svc_train=20000, seed=0):
-    X_train, y_train, X_test, y_test = load_full_mnist()
-    photos_part(X_train, y_train, X_test, y_test, n_photos, seed)
-    if deskew:
-        deskew_part(X_train, y_train, X_test, y_test, svc_train, seed)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(
+        __doc__, seed=0, n_train=None, quick=dict(n_photos=200, svc_train=1000)
+    )
     parser.add_argument("--n-photos", type=int, default=2000)
     parser.add_argument("--deskew", action="store_true")
     parser.add_argument("--svc-train", type=int, default=20000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    main(args.n_photos, args.deskew, args.svc_train, args.seed)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    X_train, y_train, X_test, y_test = load_mnist(args.n_train)
+    photos_part(X_train, y_train, X_test, y_test, args.n_photos, args.seed)
+    if args.deskew:
+        deskew_part(X_train, y_train, X_test, y_test, args.svc_train, args.seed)
+
+
+if __name__ == "__main__":
+    main()

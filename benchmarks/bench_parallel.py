@@ -23,16 +23,25 @@
 Searches use refit=False so that the times are the parallel part alone.
 """
 
-import argparse
+import json
 import logging
 import os
 import resource
+import subprocess
+import sys
 import threading
 import time
 
 import joblib
 import numpy as np
-from _common import FIRST_RELEASE_TEXT, load_full_mnist
+from _harness import (
+    FIRST_RELEASE_TEXT,
+    load_mnist,
+    make_parser,
+    md_header,
+    md_row,
+    timed,
+)
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_mnist import CNNClassifier
@@ -78,26 +87,19 @@ def warm_workers(X, y, n_jobs=2):
     return joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_warm)() for _ in range(4))
 
 
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
-
-
 def local_grids(X, y, oversubscribed=True):
-    print("| grid | fits | n_jobs=1 | n_jobs=2 | speed-up | n_jobs=2, all cores "
-          "per fit | speed-up |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(md_header("grid", "fits", "n_jobs=1", "n_jobs=2", "speed-up",
+                    "n_jobs=2, all cores per fit", "speed-up"))  # fmt: skip
     search({"lr": [8e-3]}, 2, 1, False).fit(X[:2000], y[:2000])  # warm-up
     for name, (grid, cv) in GRIDS.items():
-        t1, s1 = timed(lambda: search(grid, cv, 1, False).fit(X, y))  # noqa: B023
+        s1, t1 = timed(search(grid, cv, 1, False).fit, X, y)
         threads = warm_workers(X, y)
-        t2, s2 = timed(lambda: search(grid, cv, 2, False).fit(X, y))  # noqa: B023
+        s2, t2 = timed(search(grid, cv, 2, False).fit, X, y)
         t3, all_threads = float("nan"), ["-"]
         if oversubscribed or name == next(iter(GRIDS)):
             with joblib.parallel_config("loky", inner_max_num_threads=os.cpu_count()):
                 all_threads = warm_workers(X, y)
-                t3, _ = timed(lambda: search(grid, cv, 2, False).fit(X, y))  # noqa: B023
+                _, t3 = timed(search(grid, cv, 2, False).fit, X, y)
         if name == next(iter(GRIDS)):
             print(f"(torch threads per loky worker: {threads[0]} with the budget, "
                   f"{all_threads[0]} with inner_max_num_threads)")  # fmt: skip
@@ -106,16 +108,17 @@ def local_grids(X, y, oversubscribed=True):
             s1.cv_results_["mean_test_score"], s2.cv_results_["mean_test_score"]
         )
         print(
-            f"| {name} | {n_fits} | {t1:.1f} s | {t2:.1f} s | "
-            f"{t1 / t2:.2f}x | {t3:.1f} s | {t1 / t3:.2f}x |"
+            md_row(name, n_fits, f"{t1:.1f} s", f"{t2:.1f} s", f"{t1 / t2:.2f}x",
+                   f"{t3:.1f} s", f"{t1 / t3:.2f}x")
             + ("" if same else " (scores differ in the last digits)"),
             flush=True,
-        )
+        )  # fmt: skip
 
 
 def _peak_rss_mb():
     """Peak RSS of this process image (VmHWM; ru_maxrss survives exec, so a
-    spawned worker would report its parent's peak)."""
+    spawned worker would report its parent's peak). It runs in Dask's workers,
+    so it uses nothing from ``_harness``."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
@@ -138,11 +141,11 @@ def dask_search(X, y):
     client.run(lambda: __import__("torch").get_num_threads())  # workers warm
     print(f"\nDask LocalCluster, 2 workers x 1 thread, {len(X)} training images, "
           f"{X.nbytes / 1e6:.0f} MB; grid {grid}, cv={cv}")  # fmt: skip
-    t_local, local = timed(lambda: search(grid, cv, 1, False).fit(X, y))
+    local, t_local = timed(search(grid, cv, 1, False).fit, X, y)
     print(f"local n_jobs=1: {t_local:.1f} s; peak RSS of this process "
           f"{_peak_rss_mb():.0f} MB")  # fmt: skip
     with joblib.parallel_backend("dask", scatter=[X, y]):
-        t_dask, remote = timed(lambda: search(grid, cv, -1, False).fit(X, y))
+        remote, t_dask = timed(search(grid, cv, -1, False).fit, X, y)
     diff = np.abs(
         local.cv_results_["mean_test_score"] - remote.cv_results_["mean_test_score"]
     ).max()
@@ -160,9 +163,7 @@ def dask_search(X, y):
 
     def run():
         with joblib.parallel_backend("dask", scatter=[X, y]):
-            result["t"], result["s"] = timed(
-                lambda: search(grid, cv, -1, False).fit(X, y)
-            )
+            result["s"], result["t"] = timed(search(grid, cv, -1, False).fit, X, y)
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -173,8 +174,7 @@ def dask_search(X, y):
         time.sleep(0.05)
     time.sleep(2.0)  # well into a fit
     os.kill(pids[victim], 9)
-    killed_at = time.perf_counter()
-    thread.join()
+    _, after_kill = timed(thread.join)
     diff_killed = np.abs(
         remote.cv_results_["mean_test_score"]
         - result["s"].cv_results_["mean_test_score"]
@@ -182,7 +182,7 @@ def dask_search(X, y):
     print(
         f"Dask with worker {victim} killed (SIGKILL) 2 s into a fit: search "
         f"finished in {result['t']:.1f} s ({result['t'] - t_dask:+.1f} s vs "
-        f"undisturbed), {time.perf_counter() - killed_at:.1f} s after the kill; "
+        f"undisturbed), {after_kill:.1f} s after the kill; "
         f"largest score difference to the undisturbed Dask run {diff_killed:.5f}",
         flush=True,
     )
@@ -193,10 +193,10 @@ def dask_search(X, y):
 _COLD_CHILD = """
 import json, sys, time
 start = time.perf_counter()
-from _common import load_full_mnist
+from _harness import load_mnist
 from sklearn.model_selection import GridSearchCV
 from sklearn_mnist import CNNClassifier
-X, y, _, _ = load_full_mnist()
+X, y, _, _ = load_mnist()
 ready = time.perf_counter()
 grid = {{"lr": [2e-3, 4e-3, 8e-3, 1.6e-2]}}
 search = GridSearchCV(CNNClassifier(random_state=0, {kw}), grid, cv=2, n_jobs={n_jobs},
@@ -210,11 +210,9 @@ print(json.dumps(dict(setup=ready - start, search=done - ready,
 
 
 def cold_searches(n):
-
     print(f"Cold searches: 8 fits of CNNClassifier() on {n:,} images, fresh process")
-    print("| search | imports + data (s) | search (s) | mean fit time per candidate "
-          "(s) | mean test scores |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- |")
+    print(md_header("search", "imports + data (s)", "search (s)",
+                    "mean fit time per candidate (s)", "mean test scores"))  # fmt: skip
     for label, kw in [
         ("first release's settings", FIRST_RELEASE_TEXT),
         ("defaults", ""),
@@ -223,10 +221,6 @@ def cold_searches(n):
 
 
 def _cold_pair(n, label, kw):
-    import json
-    import subprocess
-    import sys
-
     times = {}
     for n_jobs in (1, 2):
         out = subprocess.run(
@@ -240,16 +234,17 @@ def _cold_pair(n, label, kw):
         scores = ", ".join(f"{t:.4f}" for t in r["scores"])
         cells = [f"{label}, n_jobs={n_jobs}", f"{r['setup']:.1f}"]
         cells += [f"{r['search']:.1f}", fits, scores]
-        print("| " + " | ".join(cells) + " |", flush=True)
-    print(f"| {label}: speed-up n_jobs=2 / n_jobs=1 | | {times[1] / times[2]:.2f}x "
-          "| | |", flush=True)  # fmt: skip
+        print(md_row(*cells), flush=True)
+    print(md_row(f"{label}: speed-up n_jobs=2 / n_jobs=1", "",
+                 f"{times[1] / times[2]:.2f}x", "", ""), flush=True)  # fmt: skip
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(
+        __doc__, n_train=60000, quick=dict(cold_n=2000, skip_dask=True)
+    )
     parser.add_argument("--cold", action="store_true", help="only the cold searches")
     parser.add_argument("--cold-n", type=int, default=20000)
-    parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument(
@@ -258,13 +253,17 @@ def main():
         help="time the all-cores-per-fit column on the first grid only (slow)",
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="default")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     if args.cold:
         cold_searches(args.cold_n)
         return
     MODEL.update(MODELS[args.model])
     print(f"CNNClassifier({', '.join(f'{k}={v}' for k, v in MODEL.items())})")
-    X, y, _, _ = load_full_mnist()
+    X, y, _, _ = load_mnist()
     if not args.skip_local:
         local_grids(
             X[: args.n_train],

@@ -9,9 +9,8 @@ twice (10 calls); ``--seeds 5`` averages over 5 splits and seeds (0-4).
     cd benchmarks && python bench_partial_fit.py [--passes 2] [--seeds 5]
 """
 
-import argparse
-
 import numpy as np
+from _harness import make_parser
 from sklearn.neural_network import MLPClassifier
 
 from sklearn_mnist import CNNClassifier, MLPNetClassifier, load_mnist_sample
@@ -35,7 +34,15 @@ def run(seed, passes):
     return out
 
 
-def main(passes=1, seeds=1):
+def build_parser():
+    parser = make_parser(__doc__, seeds=1)
+    parser.add_argument("--passes", type=int, default=1)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    passes, seeds = args.passes, args.seeds
     runs = [run(seed, passes) for seed in range(seeds)]
     for name in runs[0]:
         accs = [r[name] for r in runs]
@@ -47,8 +54,4 @@ def main(passes=1, seeds=1):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--passes", type=int, default=1)
-    parser.add_argument("--seeds", type=int, default=1)
-    args = parser.parse_args()
-    main(args.passes, args.seeds)
+    main()

@@ -10,12 +10,12 @@ trust to load the model on its own.
 """
 
 import os
-import statistics
 import tempfile
-import time
+from statistics import median
 
 import joblib
 import skops.io
+from _harness import make_parser, md_header, md_row, timed
 from sklearn.pipeline import make_pipeline
 
 from sklearn_mnist import (
@@ -28,35 +28,33 @@ from sklearn_mnist import (
 )
 
 
-def _timed(fn, repeat=1):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return out, statistics.median(times)
-
-
 def _formats(model, folder):
     joblib_path = os.path.join(folder, "m.joblib")
     skops_path = os.path.join(folder, "m.skops")
     ours = os.path.join(folder, "m.skmnist")
     rows = []
-    _, t_save = _timed(lambda: joblib.dump(model, joblib_path))
-    _, t_load = _timed(lambda: joblib.load(joblib_path), 5)
+    _, t_save = timed(joblib.dump, model, joblib_path)
+    _, t_load = timed(joblib.load, joblib_path, repeat=5, stat=median)
     rows.append(("joblib (pickle)", joblib_path, t_save, t_load, "unpickles"))
-    _, t_save = _timed(lambda: skops.io.dump(model, skops_path))
+    _, t_save = timed(skops.io.dump, model, skops_path)
     untrusted = skops.io.get_untrusted_types(file=skops_path)
-    _, t_load = _timed(lambda: skops.io.load(skops_path, trusted=untrusted), 5)
+    _, t_load = timed(
+        lambda: skops.io.load(skops_path, trusted=untrusted), repeat=5, stat=median
+    )
     note = f"needs {len(untrusted)} untrusted types, then skorch unpickles"
     rows.append(("skops alone", skops_path, t_save, t_load, note))
-    _, t_save = _timed(lambda: save(model, ours))
-    _, t_load = _timed(lambda: load(ours), 5)
+    _, t_save = timed(save, model, ours)
+    _, t_load = timed(load, ours, repeat=5, stat=median)
     rows.append(("sklearn_mnist.save", ours, t_save, t_load, "no pickle"))
     return rows, untrusted
 
 
-def main():
+def build_parser():
+    return make_parser(__doc__)
+
+
+def main(argv=None):
+    build_parser().parse_args(argv)
     X, y = load_mnist_sample(return_X_y=True)
     models = {
         "CNNClassifier (default)": make_pipeline(
@@ -67,17 +65,15 @@ def main():
             TransferClassifier(freeze="backbone", max_epochs=1, random_state=0),
         ).fit(X[::25], y[::25]),
     }
-    print("| model | format | size (kB) | save (s) | load (s, median of 5) | note |")
-    print("| --- | --- | ---: | ---: | ---: | --- |")
+    print(md_header("model", "format", "size (kB)", "save (s)",
+                    "load (s, median of 5)", "note", align="llrrrl"))  # fmt: skip
     for name, model in models.items():
         with tempfile.TemporaryDirectory() as folder:
             rows, untrusted = _formats(model, folder)
             for fmt, path, t_save, t_load, note in rows:
                 size = os.path.getsize(path) / 1e3
-                print(
-                    f"| {name} | {fmt} | {size:,.0f} | {t_save:.3f} | {t_load:.3f} "
-                    f"| {note} |"
-                )
+                print(md_row(name, fmt, f"{size:,.0f}", f"{t_save:.3f}",
+                             f"{t_load:.3f}", note))  # fmt: skip
         print(f"\nskops would have to trust for {name}: {', '.join(untrusted)}\n")
 
 

@@ -14,28 +14,27 @@ must reproduce exactly. Run it against another checkout with ``PYTHONPATH``:
     python bench_same_as_before.py
 """
 
-import argparse
-import time
-
-from _common import FIRST_RELEASE, load_full_mnist
+from _harness import FIRST_RELEASE, load_mnist, make_parser, timed
 
 import sklearn_mnist
 from sklearn_mnist import CNNClassifier
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(__doc__, n_train=None)
     parser.add_argument("--first-release-settings", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     kw = {}
     if args.first_release_settings:
         kw = FIRST_RELEASE
-    X, y, X_test, y_test = load_full_mnist()
+    X, y, X_test, y_test = load_mnist(args.n_train)
     CNNClassifier(random_state=0, max_epochs=1).fit(X[:3000], y[:3000])  # warm-up
     clf = CNNClassifier(random_state=0, **kw)
-    start = time.perf_counter()
-    clf.fit(X, y)
-    fit_s = time.perf_counter() - start
+    _, fit_s = timed(clf.fit, X, y)
     print(f"{sklearn_mnist.__file__} {kw or 'defaults'}: fit {fit_s:.2f} s, "
           f"test accuracy {100 * clf.score(X_test, y_test):.2f}%")  # fmt: skip
 

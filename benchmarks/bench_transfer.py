@@ -15,12 +15,8 @@ images, its fit time and test accuracy.
         --epochs 4 --lr 2e-3]   (the defaults: TransferClassifier())
 """
 
-import argparse
-import resource
-import time
-
 import numpy as np
-from _common import load_full_mnist
+from _harness import load_mnist, make_parser, md_header, md_row, peak_rss_mb, timed
 
 from sklearn_mnist import CNNClassifier, TransferClassifier
 
@@ -43,9 +39,7 @@ def draw(y, per_class, seed):
 
 
 def fit_score(model, X, y, X_test, y_test):
-    start = time.perf_counter()
-    model.fit(X, y)
-    fit_s = time.perf_counter() - start
+    _, fit_s = timed(model.fit, X, y)
     return fit_s, float(np.mean(model.predict(X_test) == y_test))
 
 
@@ -81,9 +75,10 @@ def low_label(args, X, y, X_test, y_test):
         for name, accs in results.items():
             accs = 100 * np.array(accs)
             rows.append(
-                f"| {per_class} | {name} | {accs.mean():.2f} | {accs.std():.2f} | "
-                f"{accs.min():.2f}-{accs.max():.2f} | {np.mean(times[name]):.0f} s |"
-            )
+                md_row(per_class, name, f"{accs.mean():.2f}", f"{accs.std():.2f}",
+                       f"{accs.min():.2f}-{accs.max():.2f}",
+                       f"{np.mean(times[name]):.0f} s")
+            )  # fmt: skip
         gain = 100 * (np.array(results["pretrained"]) - results["random init"])
         over_cnn = 100 * (np.array(results["pretrained"]) - results["CNNClassifier"])
         print(
@@ -92,8 +87,9 @@ def low_label(args, X, y, X_test, y_test):
             f"(min {over_cnn.min():.2f})",
             flush=True,
         )
-    print("\n| labels per class | model | mean % | std | range | mean fit |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print()
+    print(md_header("labels per class", "model", "mean %", "std", "range",
+                    "mean fit"))  # fmt: skip
     print("\n".join(rows))
 
 
@@ -107,7 +103,7 @@ def full(args, X, y, X_test, y_test):
         verbose=1,
     )
     fit_s, acc = fit_score(model, X, y, X_test, y_test)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    peak = peak_rss_mb() / 1024
     print(
         f"full data: freeze={args.freeze} input_size={args.input_size} "
         f"epochs={args.epochs} lr={args.lr}: fit {fit_s:.0f} s ({fit_s / 60:.1f} "
@@ -116,17 +112,21 @@ def full(args, X, y, X_test, y_test):
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser():
+    parser = make_parser(
+        __doc__, seeds=3, epochs=4, n_train=None, quick=dict(seeds=1, epochs=1)
+    )
     parser.add_argument("--low-label", action="store_true")
     parser.add_argument("--full", action="store_true")
-    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--freeze", default="none")
     parser.add_argument("--input-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=2e-3)
-    args = parser.parse_args()
-    X, y, X_test, y_test = load_full_mnist()
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    X, y, X_test, y_test = load_mnist(args.n_train)
     if args.low_label:
         low_label(args, X, y, X_test, y_test)
     if args.full:

@@ -29,11 +29,8 @@ corruptions at their MNIST-C severities (``corruption_robustness(kinds=
     cd benchmarks && python bench_trust.py [--n-train 10000] [--corruptions]
 """
 
-import argparse
-import time
-
 import numpy as np
-from _common import load_full_mnist
+from _harness import load_mnist, make_parser, md_header, md_row, timed
 from PIL import Image
 
 from sklearn_mnist import CNNClassifier
@@ -83,7 +80,7 @@ def photo_tiles(n, rng):
 
 
 def ood_sets(X_eval, n, rng):
-    _, _, fashion, _ = load_full_mnist(variant="fashion")
+    _, _, fashion, _ = load_mnist(variant="fashion")
     return {
         "noise": rng.integers(0, 256, (n, 28, 28)).astype(np.uint8),
         "Fashion-MNIST": fashion[:n],
@@ -95,36 +92,40 @@ def ood_sets(X_eval, n, rng):
 def trust_part(clf, X_cal, y_cal, X_eval, y_eval, sets, label):
     names = list(sets)
     print(f"{label}: accuracy {clf.score(X_eval, y_eval):.2%} on the second half")
-    head = " | ".join(f"AUROC {k}" for k in names)
-    accepted = " | ".join(f"{k} accepted" for k in names)
-    print(f"| score | {head} | coverage | error among accepted | {accepted} |")
-    print("|" + " --- |" * (2 * len(names) + 3))
+    aurocs = [f"AUROC {k}" for k in names]
+    accepted = [f"{k} accepted" for k in names]
+    print(md_header("score", *aurocs, "coverage", "error among accepted", *accepted))
     for score in SCORES:
-        start = time.perf_counter()
-        name, k = (score, None) if score != "knn10" else ("knn", 10)
-        if k is not None:  # the 10th neighbour instead of the first
-            _scores.KNN_NEIGHBORS, k = k, _scores.KNN_NEIGHBORS
-        reject = RejectOptionClassifier(
-            clf, trust_score=name, coverage=0.99, cv="prefit", random_state=0
-        ).fit(X_cal, y_cal)
-        s_in = reject.score_samples(X_eval)
-        mask = ~reject.predict_reject(X_eval)
-        pred = reject.estimator_.predict(X_eval)
-        error = (pred[mask] != y_eval[mask]).mean()
-        aurocs, rates = [], []
-        for X_out in sets.values():
-            aurocs.append(ood_auroc(s_in, reject.score_samples(X_out)))
-            rates.append((~reject.predict_reject(X_out)).mean())
-        if k is not None:
-            _scores.KNN_NEIGHBORS = k
-        seconds = time.perf_counter() - start
-        print(
-            f"| {score} | "
-            + " | ".join(f"{a:.4f}" for a in aurocs)
-            + f" | {mask.mean():.2%} | {error:.3%} | "
-            + " | ".join(f"{r:.2%}" for r in rates)
-            + f" |  ({seconds:.0f} s)"
+        (mask, error, aurocs, rates), seconds = timed(
+            evaluate, clf, score, X_cal, y_cal, X_eval, y_eval, sets
         )
+        print(
+            md_row(score, *(f"{a:.4f}" for a in aurocs), f"{mask.mean():.2%}",
+                   f"{error:.3%}", *(f"{r:.2%}" for r in rates))
+            + f"  ({seconds:.0f} s)"
+        )  # fmt: skip
+
+
+def evaluate(clf, score, X_cal, y_cal, X_eval, y_eval, sets):
+    """One trust score at coverage 0.99: the accepted evaluation digits, their
+    error, the AUROC and the accepted fraction of each out-of-distribution set."""
+    name, k = (score, None) if score != "knn10" else ("knn", 10)
+    if k is not None:  # the 10th neighbour instead of the first
+        _scores.KNN_NEIGHBORS, k = k, _scores.KNN_NEIGHBORS
+    reject = RejectOptionClassifier(
+        clf, trust_score=name, coverage=0.99, cv="prefit", random_state=0
+    ).fit(X_cal, y_cal)
+    s_in = reject.score_samples(X_eval)
+    mask = ~reject.predict_reject(X_eval)
+    pred = reject.estimator_.predict(X_eval)
+    error = (pred[mask] != y_eval[mask]).mean()
+    aurocs, rates = [], []
+    for X_out in sets.values():
+        aurocs.append(ood_auroc(s_in, reject.score_samples(X_out)))
+        rates.append((~reject.predict_reject(X_out)).mean())
+    if k is not None:
+        _scores.KNN_NEIGHBORS = k
+    return mask, error, aurocs, rates
 
 
 def corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, probabilities):
@@ -133,15 +134,12 @@ def corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, probabilities):
     rows = [("CNNClassifier()", clf)]
     for p in probabilities:
         augment = Corruption("all", severity=(1, 5), probability=p, random_state=seed)
-        start = time.perf_counter()
         aware = CNNClassifier(augment=augment, random_state=seed)
-        aware.fit(X_train, y_train)
-        seconds = time.perf_counter() - start
+        _, seconds = timed(aware.fit, X_train, y_train)
         print(f"\ncorruption-aware fit (probability={p}): {seconds:.0f} s")
         name = f'CNNClassifier(augment=Corruption("all", (1, 5), probability={p}))'
         rows.append((name, aware))
-    print("| model | clean | MNIST-C mean | " + "per corruption |")
-    print("| --- | --- | --- | --- |")
+    print(md_header("model", "clean", "MNIST-C mean", "per corruption"))
     for name, model in rows:
         result = corruption_robustness(
             model, X_eval, y_eval, kinds="mnist_c", severities="mnist_c",
@@ -151,15 +149,12 @@ def corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, probabilities):
             f"{k} {a:.1%}"
             for k, a in zip(result.kinds, result.kind_accuracy, strict=True)
         )
-        print(
-            f"| {name} | {model.score(X_eval, y_eval):.2%} | "
-            f"{np.mean(result.kind_accuracy):.2%} | {per} |"
-        )
+        print(md_row(name, f"{model.score(X_eval, y_eval):.2%}",
+                     f"{np.mean(result.kind_accuracy):.2%}", per))  # fmt: skip
 
 
-def main(n_train=60000, corruptions=False, n_ood=2000, seed=0, only_corruptions=False):
-    X_train, y_train, X_test, y_test = load_full_mnist()
-    X_train, y_train = X_train[:n_train], y_train[:n_train]
+def run(n_train=60000, corruptions=False, n_ood=2000, seed=0, only_corruptions=False):
+    X_train, y_train, X_test, y_test = load_mnist(n_train)
     # a random half of the test set calibrates, the other half evaluates (the
     # two halves of MNIST's test file come from different writers: in file
     # order they are not exchangeable, and conformal coverage needs that)
@@ -178,9 +173,9 @@ def main(n_train=60000, corruptions=False, n_ood=2000, seed=0, only_corruptions=
             )
         )
     for name, params in configs:
-        start = time.perf_counter()
-        clf = CNNClassifier(random_state=seed, **params).fit(X_train, y_train)
-        seconds = time.perf_counter() - start
+        clf, seconds = timed(
+            CNNClassifier(random_state=seed, **params).fit, X_train, y_train
+        )
         label = f"{name} on {n_train:,} MNIST digits (fit {seconds:.0f} s)"
         print(f"\n{label}: full test set accuracy {clf.score(X_test, y_test):.2%}")
         if not only_corruptions:
@@ -192,20 +187,26 @@ def main(n_train=60000, corruptions=False, n_ood=2000, seed=0, only_corruptions=
         corruption_part(clf, X_train, y_train, X_eval, y_eval, seed, probabilities)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=60000)
+def build_parser():
+    parser = make_parser(__doc__, n_train=60000, seed=0, quick=dict(n_ood=200))
     parser.add_argument("--n-ood", type=int, default=2000)
     parser.add_argument("--corruptions", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--only-corruptions", action="store_true", help="the MNIST-C part alone"
     )
-    args = parser.parse_args()
-    main(
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    run(
         args.n_train,
         args.corruptions or args.only_corruptions,
         args.n_ood,
         args.seed,
         args.only_corruptions,
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,29 +1,98 @@
-"""benchmarks/bench_ensemble.py refuses bad input before it fits or scores.
+"""The benchmark scripts (benchmarks/bench_*.py) and their harness.
 
-``--combine`` reads probability files that may come from other runs (or other
-people): each is checked, and a combination is scored the way
-``VotingClassifier(voting="soft")`` predicts (mean of the probabilities, then the
-member's own classes), never by column index.
+Every script builds its options through ``_harness.make_parser`` and answers
+``--help`` (and ``--quick``) without loading data. The scripts run as
+``python benchmarks/bench_x.py``, which puts their folder first on
+``sys.path``; here they are loaded from their files with ``importlib``, the
+harness registered under the name they import it by, ``_harness``.
+
+bench_ensemble.py refuses bad input before it fits or scores: ``--combine``
+reads probability files that may come from other runs (or other people): each
+is checked, and a combination is scored the way
+``VotingClassifier(voting="soft")`` predicts (mean of the probabilities, then
+the member's own classes), never by column index.
 """
 
 import argparse
+import importlib.util
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 BENCHMARKS = pathlib.Path(__file__).parents[1] / "benchmarks"
+SCRIPTS = sorted(path.stem for path in BENCHMARKS.glob("bench_*.py"))
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_ensemble
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return bench_ensemble
+def harness():
+    """benchmarks/_harness.py, registered as ``_harness`` while the tests run."""
+    with pytest.MonkeyPatch.context() as mp:
+        module = _load("_harness")
+        mp.setitem(sys.modules, "_harness", module)
+        yield module
+
+
+@pytest.fixture(scope="module")
+def bench(harness):
+    return _load("bench_ensemble")
+
+
+def test_every_script_is_found():
+    assert len(SCRIPTS) >= 19 and "bench_ensemble" in SCRIPTS
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_each_script_builds_its_parser_through_the_harness(harness, name, capsys):
+    module = _load(name)
+    parser = module.build_parser()
+    assert isinstance(parser, harness.BenchmarkParser)
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--quick" in out and "MNIST_DIR" in out
+    # --quick sets only options the script has, to values their types accept
+    args = module.build_parser().parse_args(["--quick"])
+    assert args.quick and set(parser.quick) <= set(vars(args))
+
+
+def test_a_script_answers_help_when_run():
+    # as the scripts are run: their folder first on sys.path, _harness found there
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_learning_curve.py"), "--help"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--quick" in done.stdout and "MNIST_DIR" in done.stdout
+
+
+def test_quick_keeps_the_options_given_on_the_command_line(bench):
+    args = bench.build_parser().parse_args(["--quick", "--epochs", "3"])
+    assert (args.epochs, args.n_train) == (3, 2000)
+    assert args.members == [("affine", 0), ("elastic", 0)]
+    args = bench.build_parser().parse_args([])
+    assert (args.epochs, args.n_train, len(args.members)) == (20, None, 4)
+
+
+def test_timed_and_table_lines(harness):
+    calls = []
+    assert harness.timed(lambda: 5)[0] == 5
+    result, seconds = harness.timed(calls.append, 1)
+    assert result is None and seconds >= 0 and calls == [1]
+    result, seconds = harness.timed(calls.append, 2, repeat=3, number=2, warmup=1)
+    assert result is None and seconds >= 0 and calls == [1] + [2] * 7
+    assert harness.md_row("a", 1, "") == "| a | 1 |  |"
+    assert harness.md_header("x", "y", align="lr") == "| x | y |\n| --- | ---: |"
 
 
 @pytest.mark.parametrize(
@@ -48,7 +117,7 @@ def test_member_specs_and_names(bench):
 )
 def test_bad_numbers_are_refused_before_loading_data(bench, argv, capsys):
     with pytest.raises(SystemExit):
-        bench.parse_args(argv)
+        bench.build_parser().parse_args(argv)
     assert "must be at least" in capsys.readouterr().err
 
 
