@@ -26,7 +26,7 @@ from ._inference import InferenceMixin
 from ._inputs import InputMixin
 from ._loading import LoadingMixin
 from ._optim import AdamW
-from ._params import BASE_CONSTRAINTS, check_parameters, skorch_can_build
+from ._params import BASE_CONSTRAINTS, check_parameters
 from ._plan import AutoDefaults, PlanMixin
 from ._signature import full_signature
 from ._training import TrainingMixin
@@ -53,31 +53,17 @@ class BaseImageClassifier(
     """skorch ``NeuralNetClassifier`` with scikit-learn's contracts for images.
 
     Subclasses only choose the ``module`` and the defaults. What this class adds
-    to skorch, each through skorch's own hooks:
-
-    - input validation (``n_features_in_``, ``feature_names_in_``, clear
-      ``ValueError`` for NaN, infinity, wrong feature counts, one class) and
-      every parameter checked at fit (``_parameter_constraints``);
-    - flat rows ``(n, h*w)``, images ``(n, h, w)``, ``(n, c, h, w)`` or
-      channels-last ``(n, h, w, c)`` with 1, 3 or 4 channels, uint8 or float,
-      NumPy or pandas; ``predict`` takes the layout seen at fit or the same
-      images channels-first/last, and refuses other shapes;
-    - labels of any type, encoded in ``fit`` and decoded by ``predict``;
-      ``sample_weight`` and ``class_weight``;
-    - pixels standardised with the training set's mean and standard deviation
-      inside ``infer`` (so 0..255 and 0..1 inputs give the same model, and
-      gradients with respect to the raw pixels are available); a warning when
-      ``predict`` gets data scaled differently;
-    - training length, batch size and augmentation that adapt to the data size
-      (``"auto"``, see ``_plan.py``), scikit-learn-style early stopping;
-    - a fast data path (:class:`InMemoryDataset` / :class:`TensorBatchIterator`)
-      in ``get_dataset`` / ``get_iterator``;
-    - one path for a training batch: :meth:`transform_batch` (augmentation,
-      then adversarial examples; see ``sklearn_mnist/neural_net/_batch.py``),
-      then skorch's step, whose :meth:`get_loss` adds TRADES' robust term
-      (``adversarial_loss="trades"``);
-    - ``device="auto"`` (resolved once per fit into the fitted attribute
-      ``device_``; the parameter itself never changes) and ``random_state``.
+    to skorch, each through skorch's own hooks: input validation and every
+    parameter checked at fit (clear ``ValueError`` for NaN, infinity, wrong
+    feature counts, one class); flat rows, ``(n, h, w)``, channels-first or
+    -last stacks of 1, 3 or 4 channels, uint8 or float, NumPy or pandas;
+    labels of any type, ``sample_weight`` and ``class_weight``; pixels
+    standardised inside ``infer`` (0..255 and 0..1 inputs give the same
+    model, and gradients with respect to the raw pixels); ``"auto"`` training
+    length, batch size and augmentation for the data size; scikit-learn-style
+    early stopping; one path for a training batch (augmentation, adversarial
+    examples, outlier exposure, TRADES; see ``_training.py``); ``device``
+    and ``random_state``.
 
     Parameters
     ----------
@@ -314,18 +300,7 @@ class BaseImageClassifier(
             owner, _, sub = key.partition("__")
             if owner in _NESTED and sub:
                 nested.setdefault(owner, {})[sub] = params.pop(key)
-        if "callbacks" in params:
-            # skorch rebuilds the callbacks as soon as they are set, from the
-            # value it finds: store the new one first. A value it cannot build
-            # is kept as it is and refused at fit, where scikit-learn's
-            # estimators validate parameters.
-            vars(self)["callbacks"] = params["callbacks"]
-            if not skorch_can_build(params["callbacks"]):
-                del params["callbacks"]
-        if params and self.initialized_:
-            self._set_params_fitted(params)
-        elif params:
-            super().set_params(**params)
+        self._set_own_params(params)
         for owner, sub_params in nested.items():
             target = getattr(self, owner)
             if target is None or isinstance(target, str):

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..utils import resolve_device
+from ._params import skorch_can_build
 
 __all__ = ["COMPONENTS", "ComponentsMixin"]
 
@@ -132,6 +133,23 @@ class ComponentsMixin:
         return self
 
     # ---------------------------------------------------------------- rebuilding
+    def _set_own_params(self, params):
+        """skorch's ``set_params`` for the net's own parameters (nested
+        objects' are the caller's): stored, and on a fitted net the
+        components they belong to rebuilt."""
+        if "callbacks" in params:
+            # skorch rebuilds the callbacks as soon as they are set, from the
+            # value it finds: store the new one first. A value it cannot build
+            # is kept as it is and refused at fit, where scikit-learn's
+            # estimators validate parameters.
+            vars(self)["callbacks"] = params["callbacks"]
+            if not skorch_can_build(params["callbacks"]):
+                params = {k: v for k, v in params.items() if k != "callbacks"}
+        if params and self.initialized_:
+            self._set_params_fitted(params)
+        elif params:
+            super().set_params(**params)
+
     def _set_params_fitted(self, params):
         """skorch's ``set_params`` on a fitted net, which stores the values, then
         rebuilds the module / criterion / optimizer they belong to at once. A

@@ -155,7 +155,7 @@ class PlanMixin:
 
     def _plan(self, n_samples):
         """Resolve ``"auto"`` batch size, epochs and augmentation for this fit
-        (the hook subclasses extend: the CNN's dropout, the transfer input)."""
+        (the hook subclasses extend: TransferClassifier's input size, freezing)."""
         plan = plan_training(self, self._n_train(n_samples), self.auto_defaults)
         self.batch_size_ = plan.batch_size
         self.max_epochs_ = plan.epochs
@@ -170,6 +170,6 @@ class PlanMixin:
         spans the classifier's large-data epochs in calls (a floor-sized
         cycle of many calls kept dozens of calls in its warm-up)."""
         batch_size = check_batch_size(self, "iterator_train")
-        self.steps_per_epoch_ = max(1, -(-self._n_train(n_samples) // batch_size))
+        self.steps_per_epoch_ = max(1, math.ceil(self._n_train(n_samples) / batch_size))
         if self.max_epochs == "auto":
             self.max_epochs_ = self.auto_defaults.epochs
