@@ -59,20 +59,15 @@ def test_large_but_representable_values_train(data):
 
 
 def test_diverging_loss_is_a_value_error(data):
-    # Before: lr=1e30 trained to NaN silently. Wired explicitly here; once
-    # FiniteLoss is among the default callbacks, mlp(lr=1e30) alone raises.
+    # Before: lr=1e30 trained to NaN silently. FiniteLoss is a default callback.
     X, y = data
-    clf = mlp(lr=1e30, callbacks=[("finite_loss", FiniteLoss())])
+    clf = mlp(lr=1e30)
     with pytest.raises(ValueError, match="training loss is nan.*Lower the learning"):
         clf.fit(X, y)
     with pytest.raises(NotFittedError):
         clf.predict(X)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs FiniteLoss in default_callbacks (neural_net/_callbacks.py)",
-)
 def test_diverging_loss_is_refused_by_default(data):
     X, y = data
     with pytest.raises(ValueError, match="training loss is"):
@@ -86,10 +81,6 @@ def test_finite_loss_leaves_normal_training_alone(data):
 
 
 @pytest.mark.parametrize("device", ["meta", "xpu"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs check_device_name (persistence/_validate.py) in resolve_device",
-)
 def test_devices_no_machine_has_are_refused_at_fit(data, device):
     X, y = data
     with pytest.raises(ValueError, match=device):

@@ -15,6 +15,7 @@ from skorch.callbacks import (
 )
 
 from ..utils import fit_threads, in_worker_pool
+from ._finite import FiniteLoss
 
 __all__ = [
     "OneCycle",
@@ -189,6 +190,7 @@ def default_callbacks(net):
     callbacks = [
         ("epoch_timer", EpochTimer()),
         ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("finite_loss", FiniteLoss()),
         ("valid_loss", PassthroughScoring(name="valid_loss")),
         ("lr_schedule", OneCycle()),
         ("thread_share", ThreadShare()),

@@ -44,16 +44,10 @@ class FiniteLoss(Callback):
     not finite (NaN or infinite: a learning rate too large, data that
     overflows), instead of ending with a NaN model."""
 
-    def on_batch_end(self, net, batch=None, training=None, **kwargs):
-        if not training:
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if not training or loss is None:
             return
-        try:
-            value = net.history[-1, "batches", -1, "train_loss"]
-        except (KeyError, IndexError, TypeError):
-            loss = kwargs.get("loss")
-            if loss is None:
-                return
-            value = float(loss)
+        value = float(loss.detach())  # the step's loss (skorch records it too)
         if math.isfinite(value):
             return
         epoch = len(net.history)

@@ -34,6 +34,11 @@ def resolve_device(device):
             f"device must be 'auto' or a torch device such as 'cpu', 'cuda', "
             f"'cuda:1' or 'mps', got {device!r}"
         ) from exc
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"device={device!r}: a model runs on 'cpu', 'cuda' or 'mps' (or "
+            f"'auto'), not on a device of type {parsed.type!r}"
+        )
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but CUDA is not available here")
     if parsed.type == "mps" and not torch.backends.mps.is_available():
