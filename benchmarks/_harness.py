@@ -162,15 +162,14 @@ def int_at_least(minimum):
 # name: (flag, add_argument keywords); make_parser adds those given a default.
 COMMON = {
     "n_train": ("--n-train", dict(type=int_at_least(2), metavar="N",
-                help="the first N training images only (default: %(default)s)")),
+                                  help="the first N training images only")),
     "seeds": ("--seeds", dict(type=int_at_least(1), metavar="N",
-              help="seeds 0..N-1 (default: %(default)s)")),
-    "seed": ("--seed", dict(type=int_at_least(0), help="random seed (default: "
-             "%(default)s)")),
+                              help="seeds 0..N-1")),
+    "seed": ("--seed", dict(type=int_at_least(0), help="random seed")),
     "repeat": ("--repeat", dict(type=int_at_least(1), metavar="K",
-               help="repeats of each measurement (default: %(default)s)")),
+                                help="repeats of each measurement")),
     "epochs": ("--epochs", dict(type=int_at_least(1),
-               help="max_epochs of the fitted models (default: %(default)s)")),
+                                help="max_epochs of the fitted models")),
 }  # fmt: skip
 
 
@@ -214,6 +213,8 @@ def make_parser(doc, *, quick=None, **defaults):
     )  # fmt: skip
     for name, default in defaults.items():
         flag, kw = COMMON[name]
+        shown = "all" if default is None else "%(default)s"
+        kw = {**kw, "help": f"{kw['help']} (default: {shown})"}
         parser.add_argument(flag, default=default, **kw)
     return parser
 
