@@ -66,3 +66,39 @@ def assert_nothing_clipped():
         assert inside, f"drawn {drawn.bounds} outside the figure {page.bounds}"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def sample_split():
+    """``(X_train, y_train, X_test, y_test)``: 1,200 and 400 bundled digits
+    (flat uint8 rows; the training part is the sample's first rows, which
+    hold every class)."""
+    from sklearn_mnist import load_mnist_sample
+
+    X, y = load_mnist_sample(return_X_y=True)
+    return X[:1200], y[:1200], X[4000:4400], y[4000:4400]
+
+
+@pytest.fixture(scope="session")
+def small_cnn():
+    """A factory of quick CNNs (two epochs of a narrow network)."""
+    from sklearn_mnist import CNNClassifier
+
+    def make(**kw):
+        return CNNClassifier(
+            module__channels=(8, 16), module__hidden_units=32, max_epochs=2,
+            batch_size=64, random_state=0, **kw,
+        )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shuffled_sample():
+    """The bundled sample's 5,000 digits (flat uint8 rows) and labels, in one
+    fixed random order (the sample itself is sorted by label)."""
+    from sklearn_mnist import load_mnist_sample
+
+    X, y = load_mnist_sample(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(X))
+    return X[order], y[order]

@@ -76,7 +76,7 @@ _MINIBATCH = (
     "fit as doubling its weight (weights match repetition in expectation, not "
     "sample for sample; scikit-learn's own SGD-based estimators are in the same "
     "position). Zero weights equal leaving samples out exactly, which "
-    "tests/test_fit_semantics.py checks"
+    "tests/neural_net/test_fit.py checks"
 )
 _NET_CHECKS = {
     "check_no_attributes_set_in_init": _SKORCH_INIT,

@@ -14,7 +14,7 @@ without those wrappers, with one ``torch._foreach_*`` call per operation for
 all the tensors of a parameter group (a quarter less time per step than a
 call per tensor). It subclasses ``torch.optim.Optimizer``, so learning-rate
 schedulers, ``GradScaler`` and skorch treat it as any optimizer; its updates
-equal ``torch.optim.AdamW``'s to the last bit (``tests/test_optim.py`` checks
+equal ``torch.optim.AdamW``'s to the last bit (``tests/neural_net/test_optim.py`` checks
 them step by step against it). torch's fused kernel (``fused=True``) takes a
 fifth of the time of per-tensor updates, but rounds differently (a seed would
 no longer give the model it gave before) and, on the CPU, walks the memory of

@@ -377,7 +377,11 @@ def load(path, *, trusted=None, device=None, max_bytes=None, max_params=None):
             f"{path}: the model's skops part is corrupted: {type(exc).__name__}: {exc}"
         ) from None
     try:
-        check_estimators(skeleton)
-        return _Rebuilder(members, len(entries), device, limits).resolve(skeleton)
+        model = _Rebuilder(members, len(entries), device, limits).resolve(skeleton)
+        # After the classifiers are built (each checked before, by its own
+        # budget): a meta-estimator's constraints see a classifier, not the
+        # placeholder of one (RejectOptionClassifier's HasMethods("fit")).
+        check_estimators(model)
+        return model
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -123,7 +123,7 @@ def _affine_grid(theta, h, w):
     An affine map is separable into a per-column and a per-row term, so the
     grid is two tiny products and one broadcast add, instead of a batched
     matmul against the full base grid (several times faster on a CPU;
-    ``tests/test_augment.py`` checks both agree).
+    ``tests/preprocessing/test_augment.py`` checks both agree).
     """
     opts = dict(device=theta.device, dtype=theta.dtype)
     xs = (torch.arange(w, **opts) * 2 + 1) / w - 1

@@ -23,15 +23,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def one_line_error(capsys):
-    """The error line of a failed command: one line, the last, no traceback."""
-    err = capsys.readouterr().err.strip()
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
-    assert "Traceback" not in err
-    return errors[0]
-
-
 @pytest.fixture(scope="module")
 def sample():
     X, y = load_mnist_sample(return_X_y=True)
@@ -189,7 +180,7 @@ def test_help_shows_exit_codes_defaults_and_help_everywhere(capsys):
         (["nonsense"], "invalid choice"),
     ],
 )
-def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
+def test_bad_arguments_exit_2(one_line_error, tmp_path, capsys, argv, message):
     assert main(argv) == 2
     assert message in one_line_error(capsys)
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
@@ -197,14 +188,16 @@ def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 @pytest.mark.parametrize("command", [["fit"], ["evaluate", "m.skmnist"]])
-def test_device_cuda_without_cuda_exits_2(tmp_path, capsys, command):
+def test_device_cuda_without_cuda_exits_2(one_line_error, tmp_path, capsys, command):
     assert main([*command, "--device", "cuda"]) == 2
     assert "CUDA is not available here" in one_line_error(capsys)
     assert not list(tmp_path.iterdir())
 
 
 # ------------------------------------------------------------------ model files
-def test_payload_pickle_never_runs_without_trust_pickle(tmp_path, capsys):
+def test_payload_pickle_never_runs_without_trust_pickle(
+    one_line_error, tmp_path, capsys
+):
     """A joblib file whose __reduce__ creates a marker file when unpickled."""
     marker = tmp_path / "pwned"
 
@@ -224,7 +217,7 @@ def test_payload_pickle_never_runs_without_trust_pickle(tmp_path, capsys):
     assert "not a scikit-learn classifier" in one_line_error(capsys)
 
 
-def test_text_file(tmp_path, capsys):
+def test_text_file(one_line_error, tmp_path, capsys):
     (tmp_path / "junk.skmnist").write_text("not a model\n")
     assert main(["evaluate", "junk.skmnist"]) == 4
     assert "is not a sklearn-mnist model file" in one_line_error(capsys)
@@ -232,7 +225,7 @@ def test_text_file(tmp_path, capsys):
     assert "as a pickle / joblib file either" in one_line_error(capsys)
 
 
-def test_dict_pickle(tmp_path, capsys):
+def test_dict_pickle(one_line_error, tmp_path, capsys):
     joblib.dump({"weights": [1, 2]}, tmp_path / "d.joblib")
     assert main(["evaluate", "d.joblib"]) == 4
     assert "--trust-pickle" in one_line_error(capsys)
@@ -240,7 +233,7 @@ def test_dict_pickle(tmp_path, capsys):
     assert "holds a dict, not a scikit-learn classifier" in one_line_error(capsys)
 
 
-def test_missing_and_corrupted_model_files(tmp_path, capsys, mlp_file):
+def test_missing_and_corrupted_model_files(one_line_error, tmp_path, capsys, mlp_file):
     assert main(["evaluate", "missing.skmnist"]) == 4
     assert "model file not found: missing.skmnist" in one_line_error(capsys)
     (tmp_path / "cut.skmnist").write_bytes(mlp_file.read_bytes()[:5000])
@@ -250,7 +243,7 @@ def test_missing_and_corrupted_model_files(tmp_path, capsys, mlp_file):
     assert "is a folder" in one_line_error(capsys)
 
 
-def test_pickled_logistic_regression(tmp_path, capsys, logreg):
+def test_pickled_logistic_regression(one_line_error, tmp_path, capsys, logreg):
     """A classifier fitted on flat rows: evaluate says why it cannot predict."""
     joblib.dump(logreg, tmp_path / "lr.joblib")
     assert main(["evaluate", "lr.joblib"]) == 4
@@ -261,7 +254,7 @@ def test_pickled_logistic_regression(tmp_path, capsys, logreg):
     assert "Flatten()" in err
 
 
-def test_a_model_that_cannot_be_attacked(tmp_path, capsys, sample):
+def test_a_model_that_cannot_be_attacked(one_line_error, tmp_path, capsys, sample):
     """Evaluated (without the attack figures), refused by attack with a reason."""
     X, y = sample
     model = make_pipeline(Flatten(), LogisticRegression(max_iter=20)).fit(X / 255, y)
@@ -282,7 +275,9 @@ def test_a_model_that_cannot_be_attacked(tmp_path, capsys, sample):
 
 # ------------------------------------------------------------------ outputs
 @pytest.mark.parametrize("command", ["demo", "evaluate", "attack", "fit"])
-def test_existing_output_is_not_replaced(tmp_path, capsys, mlp_file, command):
+def test_existing_output_is_not_replaced(
+    one_line_error, tmp_path, capsys, mlp_file, command
+):
     argv = {
         "demo": ["demo"],
         "evaluate": ["evaluate", str(mlp_file)],
@@ -313,7 +308,9 @@ def test_empty_output_folder_is_fine(tmp_path, mlp_file):
 
 
 # ------------------------------------------------------------------ data, errors
-def test_offline_fetch_says_how_to_use_local_files(tmp_path, capsys, monkeypatch):
+def test_offline_fetch_says_how_to_use_local_files(
+    one_line_error, tmp_path, capsys, monkeypatch
+):
     argv = ["fit", "--data", "mnist", "--offline", "--data-home", str(tmp_path)]
     assert main(argv) == 3
     err = one_line_error(capsys)
@@ -325,7 +322,9 @@ def test_offline_fetch_says_how_to_use_local_files(tmp_path, capsys, monkeypatch
     assert f"pass --data-home DIR (by default DIR is {tmp_path / 'home'})" in err
 
 
-def test_unexpected_errors_exit_1_traceback_only_with_verbose(capsys, monkeypatch):
+def test_unexpected_errors_exit_1_traceback_only_with_verbose(
+    one_line_error, capsys, monkeypatch
+):
     def boom(args, subset):
         raise RuntimeError("boom")
 
@@ -338,7 +337,9 @@ def test_unexpected_errors_exit_1_traceback_only_with_verbose(capsys, monkeypatc
 
 
 # ------------------------------------------------------------------ export-onnx
-def test_export_onnx_writes_a_checked_file(tmp_path, capsys, mlp_file, sample):
+def test_export_onnx_writes_a_checked_file(
+    one_line_error, tmp_path, capsys, mlp_file, sample
+):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     from sklearn_mnist import load
@@ -365,7 +366,9 @@ def test_export_onnx_writes_a_checked_file(tmp_path, capsys, mlp_file, sample):
     assert path.read_bytes() != before  # another opset: another file
 
 
-def test_export_onnx_refuses_what_it_cannot_export(tmp_path, capsys, sample, logreg):
+def test_export_onnx_refuses_what_it_cannot_export(
+    one_line_error, tmp_path, capsys, sample, logreg
+):
     pytest.importorskip("onnxscript")
     X, y = sample
     save(make_pipeline(Flatten(), LogisticRegression(max_iter=20)).fit(X / 255, y),
@@ -381,15 +384,18 @@ def test_export_onnx_refuses_what_it_cannot_export(tmp_path, capsys, sample, log
     assert not (tmp_path / "model.onnx").exists()
 
 
-def test_export_onnx_without_onnx_exits_6(tmp_path, capsys, mlp_file, monkeypatch):
+def test_export_onnx_without_onnx_exits_6(
+    one_line_error, tmp_path, capsys, mlp_file, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "onnxscript", None)  # import fails
     assert main(["export-onnx", str(mlp_file)]) == 6
     assert "pip install 'sklearn-mnist[onnx]'" in one_line_error(capsys)
     assert not (tmp_path / "model.onnx").exists()
 
 
-def test_export_onnx_check_failure_writes_nothing(tmp_path, capsys, mlp_file,
-                                                  monkeypatch):  # fmt: skip
+def test_export_onnx_check_failure_writes_nothing(
+    one_line_error, tmp_path, capsys, mlp_file, monkeypatch
+):
     """A file that disagrees with the model is not written (exit 4)."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")

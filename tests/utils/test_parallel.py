@@ -74,3 +74,36 @@ def test_user_limit_rules(monkeypatch):
     assert case(None, 4) == 2  # cannot tell (not Linux): keep the limit
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert case({}, 4) is None
+
+
+def test_fits_in_loky_workers_share_the_cores(monkeypatch, tmp_path):
+    """In a loky worker, a fit takes cores // (fits running in the pool)."""
+    import multiprocessing
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(_parallel.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(_parallel, "_cpu_count", lambda: 4)
+    # No user limit here (the tests above cover those).
+    monkeypatch.setattr(_parallel, "_user_thread_limit", lambda ppid: None)
+    assert _parallel.fit_threads() is None  # not in a pool worker
+    monkeypatch.setattr(
+        multiprocessing.current_process(), "name", "LokyProcess-1", raising=False
+    )
+    folder = tmp_path / f"sklearn-mnist-fits-{os.getppid()}"
+    with _parallel.announce_fit():
+        assert (folder / str(os.getpid())).exists()
+        assert _parallel.fit_threads() == 4  # alone in the pool: every core
+        sibling = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(30)"]
+        )
+        try:
+            (folder / str(sibling.pid)).touch()
+            assert _parallel.fit_threads() == 2  # two fits share 4 cores
+        finally:
+            sibling.kill()
+            sibling.wait()
+        assert _parallel.fit_threads() == 4  # the dead sibling no longer counts
+        assert not (folder / str(sibling.pid)).exists()
+    assert not (folder / str(os.getpid())).exists()

@@ -6,16 +6,14 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import clone
 
-from sklearn_mnist import CNNClassifier, MLPNetClassifier, load, load_mnist_sample, save
+from sklearn_mnist import CNNClassifier, MLPNetClassifier, load, save
 from sklearn_mnist.neural_net import OutlierExposure
 from sklearn_mnist.neural_net._outliers import OUTLIER_KINDS
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_mnist_sample(return_X_y=True)
-    order = np.random.default_rng(0).permutation(len(X))
-    return X[order], y[order]
+def digits(shuffled_sample):
+    return shuffled_sample
 
 
 def _batch(digits, n=32):

@@ -16,16 +16,16 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 
 from sklearn_mnist import load, save
-from sklearn_mnist.datasets import load_mnist_sample, make_photo_digits
+from sklearn_mnist.datasets import make_photo_digits
 from sklearn_mnist.preprocessing import DigitNormalizer, Flatten
 from sklearn_mnist.preprocessing._digits import _deskew, normalize_digit
 
 
 @pytest.fixture(scope="module")
-def sample():
-    X, y = load_mnist_sample(return_X_y=True)
-    order = np.random.default_rng(0).permutation(len(X))
-    return X[order].reshape(-1, 28, 28), y[order]
+def sample(shuffled_sample):
+    """The shuffled sample as 28x28 images."""
+    X, y = shuffled_sample
+    return X.reshape(-1, 28, 28), y
 
 
 def _com(image):

@@ -13,6 +13,7 @@ from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+import sklearn_mnist.datasets
 from sklearn_mnist import MLPNetClassifier, load_mnist_sample, save
 from sklearn_mnist._cli import build_parser, main
 from sklearn_mnist.datasets import _images, make_photo_digits
@@ -27,15 +28,6 @@ from sklearn_mnist.reject import RejectOptionClassifier
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"  # tiny LogisticRegression budget
 )
-
-
-def one_line_error(capsys):
-    """The error line of a failed command: one line, the last, no traceback."""
-    err = capsys.readouterr().err.strip()
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
-    assert "Traceback" not in err
-    return errors[0]
 
 
 def run(capsys, *argv):
@@ -223,7 +215,8 @@ def test_output_is_refused_before_any_work(
         raise AssertionError("an image was read")
 
     with monkeypatch.context() as m:
-        m.setattr(_images, "read_image", no_reading)
+        # where the command line looks it up
+        m.setattr(sklearn_mnist.datasets, "read_image", no_reading)
         code, out, err = run(capsys, model_file, root, "--output", "old.csv")
         assert code == 5 and out == ""
         assert "output file old.csv exists; pass --overwrite" in err
@@ -260,7 +253,9 @@ def _bad_files(tmp_path, photos):
     }
 
 
-def test_each_bad_file_is_one_line_and_exit_3(capsys, photos, model_file, tmp_path):
+def test_each_bad_file_is_one_line_and_exit_3(
+    one_line_error, capsys, photos, model_file, tmp_path
+):
     for name, reason in _bad_files(tmp_path, photos).items():
         assert main(["predict", str(model_file), photos[1][0], name]) == 3, name
         line = one_line_error(capsys)
@@ -305,7 +300,7 @@ def test_skip_bad_reports_them_and_goes_on(capsys, photos, model_file, tmp_path)
     assert code == 3 and "all 1 were skipped" in err.splitlines()[-1]
 
 
-def test_no_image_in_the_paths_exits_3(capsys, model_file, tmp_path):
+def test_no_image_in_the_paths_exits_3(one_line_error, capsys, model_file, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("text")
@@ -318,7 +313,7 @@ def test_no_image_in_the_paths_exits_3(capsys, model_file, tmp_path):
 
 
 # ------------------------------------------------------------------ models, args
-def test_bad_models_and_arguments(capsys, photos, model_file, tmp_path):
+def test_bad_models_and_arguments(one_line_error, capsys, photos, model_file, tmp_path):
     image = photos[1][0]
     (tmp_path / "junk.skmnist").write_text("not a model\n")
     code, out, err = run(capsys, "junk.skmnist", image)
@@ -349,7 +344,7 @@ def test_help_and_exit_codes_mention_predict(capsys):
 
 # ------------------------------------------------------------------ model kinds
 def test_pipelines_that_read_or_normalise_get_paths_or_pictures(
-    capsys, photos, model_file, mlp, models, tmp_path, monkeypatch
+    one_line_error, capsys, photos, model_file, mlp, models, tmp_path, monkeypatch
 ):
     root, files = photos
     _, plain, _ = run(capsys, model_file, root)
@@ -439,7 +434,9 @@ def test_reject_option_classifier_marks_rejected_files(
     assert "skipped bad.png: is not an image file" in err
 
 
-def test_colour_models_read_rgb_without_normalisation(capsys, photos, digits, models):
+def test_colour_models_read_rgb_without_normalisation(
+    one_line_error, capsys, photos, digits, models
+):
     root, files = photos
     X, y = digits
     colour = np.repeat(X[::5, ..., None], 3, axis=-1)  # (n, 28, 28, 3)
@@ -494,7 +491,7 @@ def test_ctrl_c_exits_130_and_writes_no_csv(
             raise KeyboardInterrupt
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(_images, "read_image", interrupted)
+    monkeypatch.setattr(sklearn_mnist.datasets, "read_image", interrupted)
     code, _, err = run(capsys, model_file, root, "--output", "p.csv")
     assert code == 130 and "interrupted" in err
     assert os.listdir(tmp_path) == []  # neither the CSV nor its temporary

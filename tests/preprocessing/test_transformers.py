@@ -18,7 +18,7 @@ grey_float = shapes.flatmap(
 
 
 # Random floats may all fall in [0, 1], which Normalizer255 rightly warns
-# about (tests/test_fit_semantics.py checks that warning on its own).
+# about (tests/neural_net/test_fit.py checks that warning on its own).
 _SCALED_OK = pytest.mark.filterwarnings("ignore:Normalizer255 got floats in")
 
 
