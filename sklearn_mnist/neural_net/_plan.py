@@ -116,8 +116,8 @@ def looks_like_images(image_shape):
     return c in (1, 3, 4) and min(h, w) >= _MIN_SIDE
 
 
-def plan_training(net, n_train, defaults):
-    """The :class:`TrainingPlan` of ``net`` for ``n_train`` training samples."""
+def _length(net, n_train, defaults):
+    """``(batch_size, steps_per_epoch, epochs)`` of a fit on ``n_train``."""
     if net.batch_size == "auto":
         batch_size = defaults.auto_batch_size(n_train)
     else:
@@ -130,6 +130,12 @@ def plan_training(net, n_train, defaults):
         epochs = max(defaults.epochs, math.ceil(floor / steps_per_epoch))
     else:
         epochs = int(net.max_epochs)
+    return batch_size, steps_per_epoch, epochs
+
+
+def plan_training(net, n_train, defaults):
+    """The :class:`TrainingPlan` of ``net`` for ``n_train`` training samples."""
+    batch_size, steps_per_epoch, epochs = _length(net, n_train, defaults)
     limit = defaults.augment_until
     regularise = limit is None or n_train <= limit
     augment = net.augment
@@ -152,6 +158,12 @@ class PlanMixin:
         if self.early_stopping:
             return max(1, int(n_samples * (1 - self.validation_fraction)))
         return n_samples
+
+    def planned_epochs(self, n_samples):
+        """The epochs a ``fit`` on ``n_samples`` samples would train
+        (``max_epochs``, or what ``"auto"`` resolves to for that size):
+        the full training budget a search hands out in pieces."""
+        return _length(self, self._n_train(n_samples), self.auto_defaults)[2]
 
     def _plan(self, n_samples):
         """Resolve ``"auto"`` batch size, epochs and augmentation for this fit
