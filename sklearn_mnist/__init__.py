@@ -1,5 +1,6 @@
 """sklearn-mnist: scikit-learn estimators for MNIST-style images, PyTorch underneath."""
 
+from . import _startup  # first: Ctrl-C while the command imports  # noqa: F401
 from ._version import __version__
 from .adversarial import FGSMPerturber
 from .datasets import (

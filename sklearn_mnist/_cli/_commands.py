@@ -17,9 +17,10 @@ def _report(model, X, y, names, out, *, eps, name, progress=None):
     matplotlib.use("Agg")
     from ..metrics import write_report
 
-    with _io.writing(out):
+    # written into a temporary folder, renamed into place when complete
+    with _io.output_folder(out) as tmp:
         return write_report(
-            model, X, y, out, target_names=names, eps=eps, progress=progress,
+            model, X, y, tmp, target_names=names, eps=eps, progress=progress,
             model_name=name,
         )  # fmt: skip
 
@@ -100,8 +101,8 @@ def _fit(args):
 def _evaluate(args):
     from ..metrics import describe_estimator
 
+    model = _io.read_model(args)  # input problems (exit 4) before the output's
     out = _io.check_output(args.output, args.overwrite, folder=True)
-    model = _io.read_model(args)
     X, y, names = _io.load_data(args, "test")
     with _io.predicting(args.model_file, X):
         model.predict(X[:2])  # fail here, before any output, if it cannot
@@ -127,20 +128,19 @@ def _attack(args):
 
     from ..adversarial import FGSMPerturber
 
-    out = _io.check_output(args.output, args.overwrite, folder=True)
     model = _io.read_model(args)
     reason = _io.attack_refusal(model)
     if reason is not None:
         raise CLIError(
             f"cannot attack the model in {args.model_file}: {reason}", EXIT_MODEL
         )
+    out = _io.check_output(args.output, args.overwrite, folder=True)
     X, y, _ = _io.load_data(args, "test")
     with _io.predicting(args.model_file, X):
         X_adv = FGSMPerturber(model, eps=args.eps, n_iter=args.n_iter).perturb(X, y)
         clean, attacked = model.score(X, y), model.score(X_adv, y)
-    with _io.writing(out):
-        out.mkdir(parents=True, exist_ok=True)
-        np.save(out / "adversarial.npy", X_adv)
+    with _io.output_folder(out) as tmp:
+        np.save(tmp / "adversarial.npy", X_adv)
     print(
         f"accuracy clean {clean:.4f}, under attack (eps={args.eps}, "
         f"n_iter={args.n_iter}) {attacked:.4f}"
@@ -155,8 +155,8 @@ def _export_onnx(args):
     from ..export import build_onnx, check_images, shape_text, verify_onnx
     from ..utils import atomic_write
 
-    out = _io.check_output(args.output, args.overwrite, folder=False)
     model = _io.read_model(args)
+    out = _io.check_output(args.output, args.overwrite, folder=False)
     try:
         data, meta = build_onnx(model, opset=args.opset)
         shape = tuple(json.loads(meta["input_shape"])[1:])
@@ -220,7 +220,6 @@ def _predict(args):
     out = None
     if args.output is not None:
         out = _io.check_output(args.output, args.overwrite, folder=False)
-        _io.check_writable(out)
     if args.verbose:
         _io.note(f"{describe_estimator(model)} from {args.model_file}: {plan.what}")
         _io.note(f"{len(files):,} file(s) to read, {args.batch_size} at a time")

@@ -15,6 +15,7 @@ __all__ = [
     "classifier",
     "load_data",
     "note",
+    "output_folder",
     "predicting",
     "read_model",
     "writing",
@@ -100,49 +101,131 @@ def load_data(args, subset):
 
 
 # ------------------------------------------------------------------ outputs
+# Where no file can be written (a pseudo-filesystem, even for root).
+_PSEUDO = ("/proc", "/sys", "/dev")
+
+
 def check_output(path, overwrite, *, folder):
-    """Stop before any work if ``path`` exists (unless ``overwrite``)."""
+    """Stop before any work (exit code 5) if the output ``path`` cannot be
+    written: it exists (unless ``overwrite``; an empty folder is fine for a
+    folder), it is of the other kind, a name in it is too long, the folder it
+    goes in is under a file, in /proc, /sys or /dev, or not writable."""
     path = pathlib.Path(path)
-    if not path.exists() and not path.is_symlink():
-        return path
-    if folder and not path.is_dir():
-        raise CLIError(f"output {path} exists and is not a folder", EXIT_OUTPUT)
-    if not folder and path.is_dir():
-        raise CLIError(f"output {path} is a folder, not a file", EXIT_OUTPUT)
-    if overwrite or (folder and not any(path.iterdir())):
-        return path
     what = "folder" if folder else "file"
-    raise CLIError(
-        f"output {what} {path} exists"
-        + (" and is not empty" if folder else "")
-        + "; pass --overwrite to replace it or choose another --output",
-        EXIT_OUTPUT,
-    )
+    _check_names(path)
+    if _exists(path):
+        if folder and not path.is_dir():
+            raise CLIError(f"output {path} exists and is not a folder", EXIT_OUTPUT)
+        if not folder and path.is_dir():
+            raise CLIError(f"output {path} is a folder, not a file", EXIT_OUTPUT)
+        if not (overwrite or (folder and not any(path.iterdir()))):
+            raise CLIError(
+                f"output {what} {path} exists"
+                + (" and is not empty" if folder else "")
+                + "; pass --overwrite to replace it or choose another --output",
+                EXIT_OUTPUT,
+            )
+    check_writable(path)
+    return path
+
+
+def _exists(path):
+    """``os.path.lexists`` that says False for a name too long to exist."""
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _nearest_folder(path):
+    """The nearest existing folder (or file) above ``path``, absolute."""
+    folder = pathlib.Path(os.path.abspath(path)).parent
+    while not _exists(folder) and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _check_names(path):
+    """Stop if a name to create in ``path`` is longer than the file system
+    allows (before ``exists()``, which fails on such a name)."""
+    folder = _nearest_folder(path)
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):
+        name_max = 255
+    for part in pathlib.Path(os.path.abspath(path)).relative_to(folder).parts:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            raise CLIError(
+                f"cannot write {str(path)[:60]}...: a name in it is {size} bytes "
+                f"long; this file system allows at most {name_max}",
+                EXIT_OUTPUT,
+            )
 
 
 def check_writable(path):
-    """Stop before any work if the file ``path`` could not be created: its
-    nearest existing folder is a file, or is not writable."""
-    folder = path.absolute().parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    """Stop before any work if ``path`` could not be created: a name in it
+    is longer than the file system allows, its nearest existing folder is a
+    file, in a pseudo-filesystem, or a folder where no file can be created
+    (tried: a hidden file is created and removed)."""
+    path = pathlib.Path(path)
+    _check_names(path)
+    folder = _nearest_folder(path)
     if not folder.is_dir():
         raise CLIError(f"cannot write {path}: {folder} is not a folder", EXIT_OUTPUT)
-    if not os.access(folder, os.W_OK | os.X_OK):
+    real = os.path.realpath(folder)
+    if any(real == p or real.startswith(p + os.sep) for p in _PSEUDO):
+        raise CLIError(
+            f"cannot write {path}: {real} is a system folder (/proc, /sys, /dev), "
+            "not a place for files",
+            EXIT_OUTPUT,
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or not _can_create(folder):
         raise CLIError(
             f"cannot write {path}: no permission to create files in {folder}",
             EXIT_OUTPUT,
         )
 
 
+def _can_create(folder):
+    """Whether a file can be created in ``folder`` (root passes
+    ``os.access`` everywhere): a hidden file, created and removed."""
+    from ..utils import open_temp_beside
+
+    try:
+        tmp, fd = open_temp_beside(os.path.join(folder, "probe"), suffix=".probe")
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.remove(tmp)
+    return True
+
+
+@contextlib.contextmanager
+def output_folder(path):
+    """The folder to write into: a temporary one beside ``path``, renamed
+    into its place (replacing it) only when the block succeeds. Ctrl-C or an
+    error leaves ``path`` as it was; no file of a previous output stays."""
+    from ..utils import atomic_folder
+
+    with writing(path):
+        path.absolute().parent.mkdir(parents=True, exist_ok=True)
+        with atomic_folder(path) as tmp:
+            yield pathlib.Path(tmp)
+
+
 @contextlib.contextmanager
 def interruptible():
-    """Ctrl-C stops the command, even inside a fit.
+    """Ctrl-C stops the command, even inside a fit or a search.
 
-    skorch catches ``KeyboardInterrupt`` in ``fit`` to end training early and
-    returns a half-trained model, which the command would then save or
-    report as if nothing happened. The interrupt is recorded here and raised
-    again once ``fit`` returns (exit code 130, nothing written).
+    The classifiers' ``fit`` lets a Ctrl-C through, but ends training quietly
+    on a ``KeyboardInterrupt`` raised in a skorch callback (``EarlyStopping``'s
+    way to stop), and a Ctrl-C that arrives while a callback runs looks like
+    one: the command would then save or report a half-trained model, or a
+    search go on with its next fit. The interrupt is recorded here and raised
+    again once the block returns (exit code 130, nothing written).
     """
     import signal
     import threading

@@ -3,6 +3,7 @@
 import logging
 import sys
 
+from .. import _startup
 from ._args import EXIT_ERROR, CLIError, build_parser
 from ._commands import COMMANDS
 
@@ -13,14 +14,23 @@ def _one_line(exc):
     return " ".join(str(exc).split())
 
 
+def _interrupted():
+    print("sklearn-mnist: interrupted", file=sys.stderr)
+    return 130
+
+
 def main(argv=None):
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code. Ctrl-C at any moment: one
+    line, exit code 130 (during the imports: see ``sklearn_mnist._startup``)."""
+    _startup.release()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or bad arguments (2)
         return exc.code
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    except KeyboardInterrupt:  # parsing imports torch, onnx
+        return _interrupted()
     try:
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
         return COMMANDS[args.command](args)
     except CLIError as exc:
         if args.verbose and exc.__cause__ is not None:
@@ -30,8 +40,7 @@ def main(argv=None):
         print(f"sklearn-mnist: error: {_one_line(exc)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
-        print("sklearn-mnist: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as exc:
         if args.verbose:
             import traceback

@@ -1,7 +1,7 @@
 """Helpers shared across sklearn_mnist."""
 
 from ._device import resolve_device
-from ._files import atomic_write, open_temp_beside
+from ._files import atomic_folder, atomic_write, open_temp_beside
 from ._layout import channels_first, image_layout, to_channels_first
 from ._memory import settle_allocator
 from ._naming import estimator_name
@@ -25,6 +25,7 @@ from ._validation import (
 
 __all__ = [
     "announce_fit",
+    "atomic_folder",
     "atomic_write",
     "channels_first",
     "dask_worker_slot",

@@ -757,3 +757,29 @@ def test_odd_values_that_passed_are_refused_at_fit(params, data):
     name = next(iter(params))
     with pytest.raises(ValueError, match=name.split("__")[0]):
         CNNClassifier(**FAST, **params).fit(X_tr[:100], y_tr[:100])
+
+
+def test_ctrl_c_in_a_fit_ends_a_grid_search(data):
+    """A KeyboardInterrupt from inside a fit (not a callback's way to stop
+    training) propagates out of GridSearchCV: the search ends, instead of
+    taking a fit cut short for a finished one and going on with the next."""
+    X_tr, _, y_tr, _ = data
+
+    class Started(Callback):
+        fits = 0
+
+        def on_train_begin(self, net, **kwargs):
+            type(self).fits += 1
+
+    class CtrlC(CNNClassifier):
+        def train_step(self, batch, **fit_params):
+            raise KeyboardInterrupt  # as Ctrl-C arriving in the middle of a batch
+
+    search = GridSearchCV(
+        CtrlC(**FAST, callbacks=[("started", Started())]),
+        {"module__hidden_units": [8, 16]}, cv=2, error_score=np.nan,
+    )  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X_tr[:200], y_tr[:200])
+    assert Started.fits == 1
+    assert not hasattr(search, "best_estimator_")
