@@ -403,7 +403,7 @@ class HalvingGridSearchCV(_ContinuedHalving):
     >>> search = HalvingGridSearchCV(
     ...     CNNClassifier(module__channels=(4, 8), module__hidden_units=16,
     ...                   random_state=0),
-    ...     {"lr": [3e-3, 1e-2]}, cv=2, max_resources=2,
+    ...     {"lr": [3e-3, 1e-2]}, cv=2, max_resources=2, factor=2,
     ... ).fit(X[::10], y[::10])
     >>> search.n_resources_, search.n_candidates_
     ([1, 2], [2, 1])
