@@ -102,6 +102,27 @@ def test_randomized_search_on_dask_equals_local(client, digits):
     )
 
 
+def test_halving_search_on_dask_equals_local(client, digits):
+    """Survivors trained on in the workers give the same cv_results_ as
+    survivors trained on locally (the models travel back and forth)."""
+    from sklearn_mnist.model_selection import HalvingGridSearchCV
+
+    X, y = digits
+    pipe = _pipe(max_epochs="auto")
+    kw = dict(cv=2, max_resources=3, factor=2)
+    local = _local(HalvingGridSearchCV(pipe, GRID, n_jobs=1, **kw), X, y)
+    with joblib.parallel_backend("dask"):
+        remote = HalvingGridSearchCV(pipe, GRID, n_jobs=-1, **kw).fit(X, y)
+    assert remote.n_resources_ == local.n_resources_ == [1, 3]
+    assert remote.cv_results_["params"] == local.cv_results_["params"]
+    np.testing.assert_allclose(
+        remote.cv_results_["mean_test_score"],
+        local.cv_results_["mean_test_score"],
+        atol=1e-9,
+    )
+    assert remote.best_params_ == local.best_params_
+
+
 def test_dask_fits_use_their_share_of_the_cores(client, digits):
     X, y = digits
     before = client.run(torch.get_num_threads)
