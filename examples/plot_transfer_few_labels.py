@@ -13,7 +13,7 @@ This is one draw of the training digits, scored on 500 held-out digits of the
 bundled sample, with small settings so that it runs in seconds. The full
 benchmark (10 and 100 labels per class, 3 seeds, all 10,000 MNIST test images,
 and the same network trained from a random initialisation) is
-``benchmarks/bench_transfer.py``; its results are in :doc:`/benchmarks`.
+``benchmarks/bench_transfer.py``; its results are in :doc:`/benchmarks/index`.
 """
 
 # %%

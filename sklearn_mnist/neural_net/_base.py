@@ -172,6 +172,11 @@ class BaseImageClassifier(
     verbose : int, default=0
         Silent by default, as scikit-learn's estimators; 1 prints skorch's
         epoch table and a per-batch progress bar (skorch's ``ProgressBar``).
+    classes, iterator_train, iterator_valid, dataset
+        As in skorch's ``NeuralNetClassifier``; rarely changed (the classifier
+        feeds batches through its own in-memory dataset and iterator).
+    predict_nonlinearity, compile, use_caching, torch_load_kwargs
+        As in skorch's ``NeuralNetClassifier``.
     **kwargs
         Any other skorch parameter, e.g. ``module__dropout=0.3`` or
         ``optimizer__weight_decay=1e-4``.

@@ -23,9 +23,18 @@ class CNNClassifier(BaseImageClassifier):
     dropout (0.2), none on more (see ``benchmarks/RESULTS.md`` for the learning
     curve from 100 images up).
 
-    All parameters of :class:`BaseImageClassifier` apply; architecture knobs are
-    ``module__channels``, ``module__hidden_units`` and ``module__dropout``
-    (set, it applies at every data size).
+    Architecture knobs are ``module__channels``, ``module__hidden_units`` and
+    ``module__dropout`` (set, it applies at every data size). Every parameter of
+    :class:`BaseImageClassifier` applies; ``module`` and ``lr`` are the ones
+    whose defaults this class changes.
+
+    Parameters
+    ----------
+    module : type or nn.Module, default=CNNModule
+        The network; built with ``in_shape`` and ``n_classes`` from the data
+        and every ``module__*`` parameter.
+    lr : float, default=8e-3
+        Peak learning rate of the one-cycle schedule.
 
     Attributes
     ----------

@@ -16,8 +16,20 @@ class MLPNetClassifier(BaseImageClassifier):
     large data, but at least 1,000 optimizer steps, and random affine
     augmentation of image batches.
 
-    All parameters of :class:`BaseImageClassifier` apply; architecture knobs are
-    ``module__hidden_units`` and ``module__dropout``.
+    Architecture knobs are ``module__hidden_units`` and ``module__dropout``.
+    Every parameter of :class:`BaseImageClassifier` applies; ``module``, ``lr``
+    and ``channels_last`` are the ones whose defaults this class changes.
+
+    Parameters
+    ----------
+    module : type or nn.Module, default=MLPModule
+        The network; built with ``in_shape`` and ``n_classes`` from the data
+        and every ``module__*`` parameter.
+    lr : float, default=2e-3
+        Peak learning rate of the one-cycle schedule.
+    channels_last : bool, default=False
+        Feed batches in channels-last memory format (no gain for a fully
+        connected network).
 
     Attributes
     ----------

@@ -27,8 +27,9 @@ class TransferClassifier(BaseImageClassifier):
     default, a one-channel stem made by summing the pretrained RGB kernels).
     This pays off when labels are few (see ``benchmarks/RESULTS.md``).
 
-    All parameters of :class:`BaseImageClassifier` apply (``device``,
-    ``random_state``, ``augment``, ``adversarial``...).
+    Every parameter of :class:`BaseImageClassifier` applies (``device``,
+    ``random_state``, ``augment``, ``adversarial``...); the parameters below
+    are this class's own or have its defaults.
 
     Parameters
     ----------
@@ -65,8 +66,8 @@ class TransferClassifier(BaseImageClassifier):
     grey : {"sum", "repeat"}, default="sum"
         See :class:`TransferModule`.
     module : type, default=TransferModule
-    lr, max_epochs, batch_size
-        AdamW with a one-cycle schedule peaking at ``lr``.
+    lr : float, default=2e-3
+        Peak learning rate of AdamW's one-cycle schedule.
     **kwargs
         Any other parameter of :class:`BaseImageClassifier` or skorch, e.g.
         ``module__dropout=0.3``.
