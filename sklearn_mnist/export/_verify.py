@@ -2,16 +2,210 @@
 
 import json
 import os
+import stat
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._onnx import INPUT_NAME, OUTPUT_NAMES, REJECT_OUTPUT, check_input, require
+from ._onnx import (
+    INPUT_NAME,
+    OUTPUT_NAMES,
+    REJECT_OUTPUT,
+    check_input,
+    require,
+    shape_text,
+)
 
-__all__ = ["OnnxVerification", "onnx_session", "verify_onnx"]
+__all__ = ["OnnxFileError", "OnnxVerification", "onnx_session", "verify_onnx"]
 
 _BATCH = 1024
+_PREFIX = "this file is not a valid export of this model: "
+_JSON_MAX = 1_000_000  # characters of one metadata value read as JSON
+
+
+class OnnxFileError(ValueError):
+    """An ONNX file :func:`verify_onnx` cannot compare with the model.
+
+    Raised for any file that is missing, not a regular file, unreadable,
+    damaged (truncated, altered bytes that onnxruntime refuses), without the
+    metadata :func:`export_onnx` writes or with values there that are not
+    what it writes, whose graph lacks the inputs and outputs it writes or
+    answers in other shapes, or that was exported from a model with other
+    classes. Its message starts with "this file is not a valid export of this
+    model: " and says why. A subclass of ``ValueError``.
+    """
+
+
+def _invalid(reason, cause=None):
+    error = OnnxFileError(_PREFIX + reason)
+    error.__cause__ = cause
+    return error
+
+
+def _first_line(exc):
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+def _source(onnx_model):
+    """The file's bytes, or its path once checked to be a regular file."""
+    if isinstance(onnx_model, (bytes, bytearray, memoryview)):
+        data = bytes(onnx_model)
+        if not data:
+            raise _invalid("the bytes given are empty")
+        return data
+    try:
+        path = os.fspath(onnx_model)
+    except TypeError:
+        raise TypeError(
+            "onnx_model must be the path of an ONNX file (str or path-like) or its "
+            f"content (bytes), got {type(onnx_model).__name__}"
+        ) from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else (
+            _first_line(exc)
+        )  # fmt: skip
+        raise _invalid(f"cannot read {path!r} ({reason})", exc) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise _invalid(f"{path!r} is a folder, not an ONNX file")
+    if not stat.S_ISREG(info.st_mode):
+        raise _invalid(f"{path!r} is not a regular file (a device, FIFO or socket)")
+    if info.st_size == 0:
+        raise _invalid(f"{path!r} is empty")
+    return path
+
+
+def _json(meta, key, check, what):
+    """``meta[key]`` read as JSON and accepted by ``check``, else OnnxFileError."""
+    if key not in meta:
+        raise _invalid(f"its metadata has no {key!r} (export_onnx writes it)")
+    text = meta[key]
+    if len(text) > _JSON_MAX:
+        raise _invalid(f"its metadata {key!r} is {len(text):,} characters long")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _invalid(
+            f"its metadata {key!r} is not JSON ({_first_line(exc)})", exc
+        ) from exc
+    if not check(value):
+        raise _invalid(f"its metadata {key!r} is {text[:80]!r}, not {what}")
+    return value
+
+
+def _is_scalar(value):
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _is_shape(value):
+    return (
+        isinstance(value, list) and len(value) >= 2 and value[0] is None
+        and all(type(v) is int and 0 < v <= 2**31 for v in value[1:])
+    )  # fmt: skip
+
+
+def _metadata(session, model):
+    """``(input shape, classes, reject label or None)`` read from the file
+    and checked against what export_onnx writes and against ``model``."""
+    meta = session.get_modelmeta().custom_metadata_map
+    shape = _json(meta, "input_shape", _is_shape, "[null, d1, d2, ...]")
+    classes = _json(
+        meta, "classes", lambda v: isinstance(v, list) and v and all(
+            _is_scalar(c) for c in v
+        ), "a JSON list of labels",
+    )  # fmt: skip
+    if "classes_dtype" not in meta:
+        raise _invalid("its metadata has no 'classes_dtype' (export_onnx writes it)")
+    try:
+        dtype = np.dtype(meta["classes_dtype"])
+        classes = np.asarray(classes, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _invalid(
+            f"its metadata 'classes_dtype' {meta['classes_dtype'][:40]!r} does not "
+            f"hold its classes ({_first_line(exc)})",
+            exc,
+        ) from exc
+    if classes.ndim != 1:
+        raise _invalid("its metadata 'classes' is not a flat list of labels")
+    reject = None
+    if "reject_label" in meta:
+        reject = [_json(meta, "reject_label", _is_scalar, "one label")]
+    expected = getattr(model, "classes_", None)
+    if expected is not None:
+        expected = np.asarray(expected)
+        same = len(expected) == len(classes)
+        if same:
+            try:
+                same = bool(np.all(expected == classes))
+            except (TypeError, ValueError):
+                same = False
+        if not same:
+            raise _invalid(
+                f"its classes {_short(classes)} are not the model's "
+                f"{_short(expected)}: it was exported from another model"
+            )
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name for o in session.get_outputs()}
+    wanted = set(OUTPUT_NAMES) | ({REJECT_OUTPUT} if reject else set())
+    if set(inputs) != {INPUT_NAME} or not wanted <= outputs:
+        raise _invalid(
+            f"its graph has the inputs {sorted(inputs)} and outputs "
+            f"{sorted(outputs)}; export_onnx writes the input {INPUT_NAME!r} and "
+            f"the outputs {sorted(wanted)}"
+        )
+    graph_shape = inputs[INPUT_NAME].shape
+    if len(graph_shape) != len(shape) or any(
+        isinstance(d, int) and d != s
+        for d, s in zip(graph_shape[1:], shape[1:], strict=True)
+    ):
+        raise _invalid(
+            f"its graph takes input of shape {graph_shape}, its metadata says "
+            f"{shape_text(tuple(shape[1:]))}"
+        )
+    return tuple(shape[1:]), classes, (reject[0] if reject else None)
+
+
+def _short(values):
+    values = list(np.asarray(values).tolist())
+    return str(values if len(values) <= 12 else values[:12] + ["..."])
+
+
+def _run(session, X_onnx, names, n_classes):
+    """The file's outputs on ``X_onnx``, checked: probabilities ``(n,
+    n_classes)``, labels indices into the classes."""
+    parts = []
+    for i in range(0, len(X_onnx), _BATCH):
+        batch = X_onnx[i : i + _BATCH]
+        try:
+            out = session.run(names, {INPUT_NAME: batch})
+        except Exception as exc:  # onnxruntime's errors have no common base
+            raise _invalid(
+                f"onnxruntime cannot run it ({_first_line(exc)})", exc
+            ) from exc
+        proba, index = (np.asarray(o) for o in out[:2])
+        if proba.shape != (len(batch), n_classes) or index.shape != (len(batch),):
+            raise _invalid(
+                f"on {len(batch)} samples it answers probabilities of shape "
+                f"{proba.shape} and labels of shape {index.shape}; the model has "
+                f"{n_classes} classes"
+            )
+        if index.dtype.kind not in "iu" or (
+            index.size and (index.min() < 0 or index.max() >= n_classes)
+        ):
+            raise _invalid(
+                f"its labels are not indices into its {n_classes} classes "
+                f"({index.dtype}, {index.min(initial=0)} to {index.max(initial=0)})"
+            )
+        if len(out) > 2 and np.asarray(out[2]).shape != (len(batch),):
+            raise _invalid(f"its output {REJECT_OUTPUT!r} is not one value a sample")
+        parts.append(out)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -97,8 +291,16 @@ def verify_onnx(model, onnx_model, X, *, atol=1e-5):
 
     Raises
     ------
+    OnnxFileError
+        If the file is not a valid export of this model: missing, a folder or
+        not a regular file, unreadable or damaged, without the metadata,
+        inputs and outputs :func:`export_onnx` writes (or with other values
+        there), answering in other shapes, or exported from a model with
+        other classes. A ``ValueError``; its message says why.
     ValueError
         If ``X`` does not have the file's input shape.
+    TypeError
+        If ``onnx_model`` is neither a path nor bytes.
     ImportError
         If onnxruntime is not installed.
 
@@ -114,30 +316,29 @@ def verify_onnx(model, onnx_model, X, *, atol=1e-5):
     >>> verify_onnx(clf, path, X[:500]).passed
     True
     """
-    session = onnx_session(onnx_model)
-    meta = session.get_modelmeta().custom_metadata_map
-    shape = tuple(json.loads(meta["input_shape"])[1:])
+    require("onnxruntime")  # ImportError first
+    source = _source(onnx_model)
+    try:
+        session = onnx_session(source)
+    except Exception as exc:  # InvalidProtobuf, NoSuchFile, Fail, InvalidGraph...
+        raise _invalid(f"onnxruntime cannot read it ({_first_line(exc)})", exc) from exc
+    shape, classes, reject_label = _metadata(session, model)
     X_onnx = check_input(X, shape)
-    classes = np.asarray(json.loads(meta["classes"]), dtype=meta["classes_dtype"])
-    reject = "reject_label" in meta  # a RejectOptionClassifier's third output
+    reject = reject_label is not None  # a RejectOptionClassifier's third output
     names = list(OUTPUT_NAMES) + ([REJECT_OUTPUT] if reject else [])
-    parts = [
-        session.run(names, {INPUT_NAME: X_onnx[i : i + _BATCH]})
-        for i in range(0, len(X_onnx), _BATCH)
-    ]
     n_classes = len(classes)
+    parts = _run(session, X_onnx, names, n_classes)
     proba = np.concatenate([p[0] for p in parts]) if parts else np.empty((0, n_classes))
     index = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, int)
     labels = classes[index]
     if reject:
         accepted = np.concatenate([p[2] for p in parts]) if parts else np.empty(0)
-        reject_label = json.loads(meta["reject_label"])
         labels = np.where(accepted, labels.astype(object), reject_label)
     expected_proba = np.asarray(model.predict_proba(X))
     expected = np.asarray(model.predict(X))
     if proba.shape != expected_proba.shape:
-        raise ValueError(
-            f"the ONNX model gives probabilities of shape {proba.shape}, the model "
+        raise _invalid(
+            f"it gives probabilities of shape {proba.shape}, the model "
             f"{expected_proba.shape}: the file was not exported from this model"
         )
     return OnnxVerification(
