@@ -48,7 +48,9 @@ def _suptitle(fig, title, legend):
     fig.suptitle(legend if title is None else f"{title}\n{legend}", fontsize=10)
 
 
-def plot_confusion_matrix(evaluation, *, ax=None, normalize=None, title=None):
+def plot_confusion_matrix(
+    evaluation, *, ax=None, normalize=None, title=None, estimator=None
+):
     """scikit-learn's ``ConfusionMatrixDisplay`` of an :class:`Evaluation`.
 
     Parameters
@@ -61,7 +63,11 @@ def plot_confusion_matrix(evaluation, *, ax=None, normalize=None, title=None):
         ``"true"`` shows each row as fractions of the true class.
     title : str, default=None
         Axes title, e.g. the model and the test set. None gives
-        ``"Confusion matrix, accuracy 0.9870"``.
+        ``"Confusion matrix, accuracy 0.9870"``, below the model's name when
+        ``estimator`` is given.
+    estimator : estimator, default=None
+        The model evaluated; named in the default title
+        (``"CNNClassifier pipeline"``).
 
     Returns
     -------
@@ -86,11 +92,15 @@ def plot_confusion_matrix(evaluation, *, ax=None, normalize=None, title=None):
         title = f"Confusion matrix, accuracy {evaluation.accuracy:.4f}"
         if normalize == "true":
             title += "\n(rows: fraction of each true class)"
+        if estimator is not None:
+            title = f"{estimator_name(estimator)}\n{title}"
     display.ax_.set_title(title)  # axes: scikit-learn's "True/Predicted label"
     return display.figure_
 
 
-def plot_misclassified(X, y_true, y_pred, *, n=20, n_cols=10, title=None):
+def plot_misclassified(
+    X, y_true, y_pred, *, n=20, n_cols=10, title=None, estimator=None
+):
     """Grid of misclassified images, each titled ``true -> predicted``.
 
     Parameters
@@ -104,6 +114,9 @@ def plot_misclassified(X, y_true, y_pred, *, n=20, n_cols=10, title=None):
     title : str, default=None
         First line of the figure title, e.g. the model and the test set; the
         second line always says that panels read ``true -> predicted``.
+        None: the model's name when ``estimator`` is given, else no first line.
+    estimator : estimator, default=None
+        The model that made ``y_pred``; named in the default title.
 
     Returns
     -------
@@ -117,6 +130,8 @@ def plot_misclassified(X, y_true, y_pred, *, n=20, n_cols=10, title=None):
         ax.imshow(images[i], cmap="gray_r")
         ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=8)
     n_wrong = int((y_true != y_pred).sum())
+    if title is None and estimator is not None:
+        title = estimator_name(estimator)
     _suptitle(
         fig,
         title,

@@ -92,8 +92,16 @@ def write_report(
     name = model_name if model_name is not None else describe_estimator(estimator)
     summary = {"model": name, **result.to_dict()}
     (out / "classification_report.txt").write_text(f"model: {name}\n{result}\n")
-    _save(plot_confusion_matrix(result), out / "confusion_matrix.png", plt)
-    _save(plot_misclassified(X, y, result.y_pred), out / "misclassified.png", plt)
+    _save(
+        plot_confusion_matrix(result, estimator=estimator),
+        out / "confusion_matrix.png",
+        plt,
+    )
+    _save(
+        plot_misclassified(X, y, result.y_pred, estimator=estimator),
+        out / "misclassified.png",
+        plt,
+    )
     if do_attack:
         from ..adversarial import (
             FGSMPerturber,

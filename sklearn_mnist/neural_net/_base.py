@@ -95,7 +95,10 @@ class BaseImageClassifier(
         ``(h, w)`` or ``(c, h, w)`` of flat input (and of four-dimensional
         stacks whose channel axis is ambiguous). When None, flat input is
         taken as square one-channel images if the feature count is a square,
-        else as one row of pixels ``(1, 1, n_features)``. A declared shape
+        else as one row of pixels ``(1, 1, n_features)``, with a
+        ``UserWarning`` at fit when there are 64 features or more (image-like:
+        783 pixels, or 28x28 images cut to 780, are likely a mistake; fewer
+        are taken as tabular data, silently). A declared shape
         that contradicts image stacks, or reads like TensorFlow's
         ``(h, w, c)``, is refused at fit.
     channels_last : bool, default=True

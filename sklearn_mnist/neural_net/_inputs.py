@@ -2,9 +2,13 @@
 weights, pixel statistics, and the checks ``predict`` makes against them."""
 
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
+import sklearn
+import skorch
 import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import assert_all_finite
@@ -190,6 +194,39 @@ def check_input_range(name, X, fitted_range):
     warnings.warn(message, UserWarning, stacklevel=3)
 
 
+#: Flat rows of at least this many features that are not a square number are
+#: warned about at fit (image-like: 8x8 and up); fewer are taken as tabular data.
+_IMAGE_LIKE_FEATURES = 64
+
+
+def _warn_unsquare_rows(name, n_features):
+    """Warn that flat rows of a non-square feature count are read as one row
+    of pixels (a 783-pixel row, a cropped or padded image) unless declared."""
+    if n_features < _IMAGE_LIKE_FEATURES or math.isqrt(n_features) ** 2 == n_features:
+        return
+    warnings.warn(
+        f"{name}: flat rows of {n_features} features are not square images, so "
+        f"they are read as one row of pixels, image_shape_=(1, 1, {n_features}); "
+        "if they are images, declare their shape with image_shape=(h, w) or "
+        "(c, h, w)",
+        UserWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside this package, skorch and
+    scikit-learn (a warning at fit points at the user's ``fit`` call, whether
+    it came through ``fit``, ``partial_fit`` or a meta-estimator)."""
+    package = os.path.dirname(os.path.dirname(__file__))  # sklearn_mnist/
+    libraries = tuple(
+        os.path.dirname(path) + os.sep
+        for path in (sklearn.__file__, skorch.__file__, package + os.sep)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(libraries):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class InputMixin:
@@ -207,6 +244,8 @@ class InputMixin:
             declared = self.image_shape
             layout = image_layout(X.shape, declared)
             self.image_shape_ = sample_shape(X, declared)
+            if declared is None and X.ndim == 2:
+                _warn_unsquare_rows(type(self).__name__, X.shape[1])
             self.input_shape_ = tuple(int(d) for d in X.shape[1:])
             self.input_layout_ = (
                 "channels_last" if layout == "hwc" else ("channels_first")

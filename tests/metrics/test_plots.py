@@ -94,6 +94,25 @@ def test_confusion_matrix_title(fitted, assert_nothing_clipped):
     assert_nothing_clipped(fig)
 
 
+def test_confusion_and_misclassified_figures_name_the_model(
+    fitted, assert_nothing_clipped
+):
+    model, X, y = fitted
+    result = evaluate(model, X, y)
+    fig = plot_confusion_matrix(result, estimator=model)
+    assert fig.axes[0].get_title() == (
+        f"LogisticRegression\nConfusion matrix, accuracy {result.accuracy:.4f}"
+    )
+    assert_nothing_clipped(fig)
+    pipe = make_pipeline(Normalizer255(), model)
+    fig = plot_confusion_matrix(result, estimator=pipe, title="given")
+    assert fig.axes[0].get_title() == "given"  # a title given wins
+    fig = plot_misclassified(X, y, result.y_pred, estimator=pipe)
+    suptitle = fig._suptitle.get_text()
+    assert suptitle.startswith("LogisticRegression pipeline\nMisclassified digits")
+    assert_nothing_clipped(fig)
+
+
 def test_confusion_matrix_with_long_class_names_is_readable(
     fitted, assert_nothing_clipped
 ):

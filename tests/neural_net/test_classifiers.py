@@ -432,3 +432,37 @@ def test_a_module_with_its_own_train_is_always_switched(data):
     clf._set_training(True)
     clf._set_training(True)
     assert calls == [True, True]
+
+
+def _unsquare_warnings(record):
+    return [w for w in record if "not square images" in str(w.message)]
+
+
+def test_flat_rows_of_a_non_square_feature_count_warn_at_fit(data):
+    # 783 pixels (a column lost) would silently train on one row of pixels.
+    X_tr, _, y_tr, _ = data
+    with pytest.warns(UserWarning, match=r"image_shape=\(h, w\)") as record:
+        clf = small(CNNClassifier, max_epochs=1).fit(X_tr[:100, :783], y_tr[:100])
+    assert clf.image_shape_ == (1, 1, 783)
+    assert "783 features" in str(_unsquare_warnings(record)[0].message)
+    assert _unsquare_warnings(record)[0].filename == __file__
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        clf.predict(X_tr[:5, :783])  # predict does not repeat it
+    assert not _unsquare_warnings(record)
+
+
+@pytest.mark.parametrize(
+    "n_features, image_shape",
+    [(784, None), (783, (27, 29)), (10, None), (63, None)],
+    ids=["square", "declared", "tabular", "under-64"],
+)
+def test_no_shape_warning_for_square_declared_or_tabular_rows(
+    data, n_features, image_shape
+):
+    X_tr, _, y_tr, _ = data
+    clf = small(MLPNetClassifier, max_epochs=1, image_shape=image_shape)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        clf.fit(X_tr[:100, :n_features], y_tr[:100])
+    assert not _unsquare_warnings(record)
