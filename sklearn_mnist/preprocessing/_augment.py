@@ -136,6 +136,25 @@ def _affine_grid(theta, h, w):
     return grid
 
 
+MAX_RESAMPLED_BYTES = 8 * 2**30  # the largest array fit_resample makes
+
+
+def _resampled_array(estimator, X):
+    """An empty array for ``X`` and its ``n_copies`` copies, or a ValueError
+    when it would take more than ``MAX_RESAMPLED_BYTES``."""
+    n_rows = len(X) * (1 + estimator.n_copies)
+    needed = n_rows * (X.nbytes // max(len(X), 1))
+    if needed > MAX_RESAMPLED_BYTES:
+        raise ValueError(
+            f"{type(estimator).__name__}(n_copies={estimator.n_copies}) on "
+            f"{len(X):,} samples of {X.nbytes // max(len(X), 1):,} bytes would "
+            f"make an array of {n_rows:,} samples, {needed:,} bytes "
+            f"({needed / 2**30:,.1f} GiB); the limit is {MAX_RESAMPLED_BYTES:,} "
+            "bytes (8 GiB). Resample fewer samples or copies at a time"
+        )
+    return np.empty((n_rows, *X.shape[1:]), dtype=X.dtype)
+
+
 class BaseAugmenter(TransformerMixin, BaseEstimator):
     """Training-time image augmentation: the template every augmenter shares.
 
@@ -178,14 +197,20 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
         """The originals followed by ``n_copies`` augmented copies, with labels.
 
         A DataFrame ``X`` (and Series ``y``) come back as a DataFrame with the
-        same columns (and a Series of the same name), on a fresh index.
+        same columns (and a Series of the same name), on a fresh index. The
+        resampled array may take at most ``MAX_RESAMPLED_BYTES`` (8 GiB):
+        beyond it, a ValueError naming the bytes it would take, before
+        anything is allocated (resample fewer samples or copies at a time).
         """
         self.fit(X)
         rng = check_random_state(self.random_state)
-        # augment() validates X itself, feature names included.
-        copies = [self.augment(X, random_state=rng) for _ in range(self.n_copies)]
         X_arr = validate_images(self, X, reset=False, dtype="numeric")
-        X_res = np.concatenate([X_arr, *copies])
+        X_res = _resampled_array(self, X_arr)
+        n = len(X_arr)
+        X_res[:n] = X_arr
+        for k in range(1, self.n_copies + 1):
+            # augment() validates X itself, feature names included.
+            X_res[k * n : (k + 1) * n] = self.augment(X, random_state=rng)
         y_res = np.concatenate([np.asarray(y)] * (self.n_copies + 1))
         if hasattr(X, "columns") and hasattr(X, "iloc"):  # pandas
             X_res = type(X)(X_res, columns=X.columns)

@@ -33,9 +33,9 @@ class ElasticDistortion(BaseAugmenter):
     Parameters
     ----------
     alpha : float, default=34.0
-        Scale of the displacement in pixels.
+        Scale of the displacement in pixels, in [0, 1e6].
     sigma : float, default=4.0
-        Width of the Gaussian smoothing, in pixels.
+        Width of the Gaussian smoothing, in pixels, in [0.01, 100].
     fill, image_shape, n_copies, random_state
         As in :class:`RandomAffineAugmenter`.
 
@@ -55,8 +55,12 @@ class ElasticDistortion(BaseAugmenter):
             for k, v in RandomAffineAugmenter._parameter_constraints.items()
             if k in ("fill", "image_shape", "n_copies", "random_state")
         },
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "sigma": [Interval(Real, 0, None, closed="neither")],
+        # Bounded so that every value is finite: beyond 1e6 pixels every
+        # pixel has long left the image (and float32 grids overflow); below
+        # 0.01 the blur is the identity already (and 2 sigma^2 underflows to
+        # 0: NaN images); above 100 the kernel is wider than any image.
+        "alpha": [Interval(Real, 0, 1e6, closed="both")],
+        "sigma": [Interval(Real, 0.01, 100, closed="both")],
     }
 
     def __init__(

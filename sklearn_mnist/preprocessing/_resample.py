@@ -26,7 +26,9 @@ class AugmentResampler(BaseEstimator):
         ``ElasticDistortion``); None uses ``RandomAffineAugmenter()``. It is
         cloned, never changed.
     n_copies : int, default=1
-        Augmented copies per sample.
+        Augmented copies per sample. The resampled array may take at most 8
+        GiB: beyond it ``fit_resample`` raises a ValueError naming the bytes
+        it would need, before allocating anything.
     random_state : int, RandomState instance or None, default=None
         Seeds the distortions (overrides the augmenter's own).
 

@@ -273,3 +273,49 @@ def test_elastic_semantics():
     assert clf.fit(Xs[::10], ys[::10]).predict(Xs[:5]).shape == (5,)
     with pytest.raises(ValueError):
         ElasticDistortion(sigma=0).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"alpha": 1e308}, {"alpha": 1e308, "fill": 0.5}, {"sigma": 1e-300},
+     {"sigma": 1e-20}, {"sigma": 1e9}, {"alpha": 1e308, "sigma": 1e-300}],
+    ids=str,
+)  # fmt: skip
+def test_elastic_extreme_parameters_are_refused_not_nan(params):
+    """alpha=1e308 (with a fill) and sigma=1e-300 gave NaN images; sigma=1e9
+    a kernel of 6e9 taps."""
+    X = DIGITS[:4].astype(np.float32) / 255
+    with pytest.raises(ValueError, match="alpha|sigma"):
+        ElasticDistortion(**params, random_state=0).fit_transform(X)
+
+
+@pytest.mark.parametrize("params", [{"alpha": 1e6, "fill": 0.5}, {"sigma": 0.01}])
+def test_elastic_bounds_give_finite_images(params):
+    X = DIGITS[:4].astype(np.float32) / 255
+    out = ElasticDistortion(**params, random_state=0).fit_transform(X)
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: AugmentResampler(n_copies=10**6),
+     lambda: RandomAffineAugmenter(n_copies=10**6),
+     lambda: AugmentResampler(ElasticDistortion(), n_copies=10**6)],
+)  # fmt: skip
+def test_a_resampled_array_too_large_is_refused_before_allocating(make):
+    """n_copies=10**6 on 20 digits: 15.7 GB (uint8), refused before anything
+    is drawn or allocated (tracemalloc's peak stays small)."""
+    import tracemalloc
+
+    X, y = DIGITS, np.arange(20) % 10
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"15,680,015,680 bytes .*8 GiB"):
+            make().fit_resample(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
+    X_res, y_res = make().set_params(n_copies=3).fit_resample(X, y)
+    assert X_res.shape == (80, *X.shape[1:]) and len(y_res) == 80
+    np.testing.assert_array_equal(X_res[:20], X)
