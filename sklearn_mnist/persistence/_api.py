@@ -44,7 +44,7 @@ from ._container import (
     write_container,
 )
 from ._nets import NetState, build_net, net_state, net_weights
-from ._trust import audit_skops, type_name
+from ._trust import audit_skops, check_loadable, type_name
 from ._validate import check_estimators, check_net_state, check_trusted
 
 __all__ = ["load", "save"]
@@ -156,7 +156,10 @@ def save(model, path):
     ValueError
         If the model holds something the format cannot store: a torch tensor
         or module outside a classifier's network (a ``backbone`` or ``module``
-        given as an instance, a tensor as a parameter value).
+        given as an instance, a tensor as a parameter value), or a function or
+        class that cannot be found again by its import path (a lambda, say in
+        a ``FunctionTransformer``, or one defined inside a function). Nothing
+        is written then.
 
     See Also
     --------
@@ -200,6 +203,7 @@ def save(model, path):
         state.fitted = copy.deepcopy(state.fitted, memo)
     skeleton = copy.deepcopy(model, memo)
     members = {SKELETON: skops.io.dumps(skeleton, compression=zipfile.ZIP_DEFLATED)}
+    check_loadable(members[SKELETON])  # before writing: no file that never loads
     entries = []
     for state, net in zip(states, nets, strict=True):
         entry = {"class": type_name(type(net)), "fitted": state.fitted is not None}

@@ -19,6 +19,7 @@ estimators and their internals, NumPy and SciPy containers):
 
 import io
 import json
+import sys
 import zipfile
 
 import torch
@@ -30,7 +31,7 @@ from torch import nn
 
 from ._container import check_sizes
 
-__all__ = ["audit_skops", "trusted_types"]
+__all__ = ["audit_skops", "check_loadable", "trusted_types"]
 
 #: torch and skorch classes the classifiers take as parameters.
 _TORCH_CLASSES = (
@@ -141,3 +142,43 @@ def audit_skops(data, trusted=()):
             f"and these types, pass load(path, trusted={refused!r})"
         )
     return sorted(untrusted & (instances | classes_only | user))
+
+
+def _findable(name):
+    """Whether ``name`` (``module.qualname``) leads back to an object, as
+    skops looks it up when loading: modules already imported only (nothing is
+    imported here); a name in a module not imported counts as findable."""
+    if "<" in name:  # <lambda>, <locals>: no import path leads to them
+        return False
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if module is None:
+            continue
+        obj = module
+        for attr in parts[cut:]:
+            try:
+                obj = getattr(obj, attr)
+            except Exception:  # any failing attribute lookup
+                return False
+        return True
+    return True
+
+
+def check_loadable(data):
+    """Refuse, when saving, a skops part that could never be loaded: types
+    and functions skops cannot find again by their import path (a lambda, a
+    function or class defined inside a function, one no longer where its name
+    says)."""
+    import skops.io
+
+    names = skops.io.get_untrusted_types(data=data)
+    lost = sorted(name for name in names if not _findable(name))
+    if lost:
+        raise ValueError(
+            f"save() cannot store {', '.join(lost)}: a model file names functions "
+            "and classes by their import path, and a lambda or a function or class "
+            "defined inside a function has none, so the file could never be "
+            "loaded. Define it with def or class at the top level of a module "
+            "that is importable where the model is loaded"
+        )

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
 
 import sklearn_mnist
 from sklearn_mnist import (
@@ -291,6 +292,35 @@ def test_untrusted_types_need_trusted(data, tmp_path):
     loaded = load(path, trusted=[Doubler])
     assert np.array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
     assert isinstance(load(path, trusted=f"{__name__}.Doubler")[0], Doubler)
+
+
+def _halve(X):
+    return X / 2
+
+
+def test_save_refuses_what_could_never_load(tmp_path):
+    """A lambda (or a function or class defined inside a function) has no
+    import path: save wrote a file that no load could read back."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    def local(X):
+        return X
+
+    class Local(Doubler):
+        pass
+
+    for step, name in [
+        (FunctionTransformer(lambda X: X), r"<lambda>"),
+        (FunctionTransformer(local), r"test_save_load\.local:"),
+        (Local(), r"Local"),
+        (mlp(callbacks=[("c", type("Cb", (Callback,), {})())]), r"\.Cb"),
+    ]:
+        with pytest.raises(ValueError, match=name + ".*could never be loaded"):
+            save(make_pipeline(step, mlp()), tmp_path / "m.skmnist")
+        assert not list(tmp_path.iterdir())
+    # a function at the top level of a module is stored, and loads when trusted
+    path = save(make_pipeline(FunctionTransformer(_halve), mlp()), tmp_path / "f")
+    assert load(path, trusted=[f"{__name__}._halve"])[0].func is _halve
 
 
 # ---------------------------------------------------------------- hostile files
