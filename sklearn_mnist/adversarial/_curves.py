@@ -27,6 +27,27 @@ def _perturber(estimator, attack, eps, params):
     return FGSMPerturber(estimator, eps=eps, **{**_ATTACKS[attack], **params})
 
 
+def _check_eps(eps):
+    """``eps`` as a 1-d float array of radii in [0, 1], or a ValueError."""
+    try:
+        values = np.atleast_1d(np.asarray(eps, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"eps must be a number or a sequence of numbers in [0, 1], got {eps!r}"
+        ) from None
+    if values.ndim != 1 or not values.size:
+        raise ValueError(
+            f"eps must be a number or a flat, non-empty sequence of numbers in "
+            f"[0, 1], got an array of shape {values.shape}"
+        )
+    if not np.all((values >= 0) & (values <= 1)):
+        raise ValueError(
+            f"eps must be in [0, 1] (fractions of the input range), got "
+            f"{values.tolist()}"
+        )
+    return values
+
+
 def robustness_curve(
     estimator, X, y, *, eps=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), attack="fgsm",
     **attack_params,
@@ -38,8 +59,9 @@ def robustness_curve(
     estimator : fitted classifier or Pipeline
         As accepted by :class:`FGSMPerturber`.
     X, y : test data and true labels
-    eps : sequence of float
-        Radii as fractions of the input range.
+    eps : float or sequence of float
+        Radii as fractions of the input range, each in [0, 1]; one number
+        gives a curve of one point.
     attack : {"fgsm", "pgd"} or FGSMPerturber, default="fgsm"
         "pgd" is 40 steps of 0.01 from a random start (Madry et al. 2018). A
         perturber is cloned for each ``eps`` and the clone attacks
@@ -56,7 +78,7 @@ def robustness_curve(
         :func:`plot_robustness_curve` uses for its default legend and title.
     """
     y = np.asarray(y)
-    eps = np.asarray(eps, dtype=float)
+    eps = _check_eps(eps)
     accuracy = np.array(
         [
             np.mean(

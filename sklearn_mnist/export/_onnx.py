@@ -75,6 +75,14 @@ def split_model(model):
         For anything else, saying what was expected (``NotFittedError``, a
         ValueError, for an unfitted model).
     """
+    if isinstance(model, type) or not hasattr(model, "get_params"):
+        raise TypeError(
+            "export_onnx exports a fitted estimator: one of sklearn_mnist's "
+            "classifiers (MLPNetClassifier, CNNClassifier, TransferClassifier), "
+            f"alone or at the end of a Pipeline of {_SUPPORTED}; got "
+            + (f"the class {model.__name__}" if isinstance(model, type) else
+               f"{type(model).__name__} {str(model)[:40]!r}")
+        )  # fmt: skip
     if hasattr(model, "best_estimator_") and hasattr(model, "cv"):
         raise ValueError(
             f"export_onnx takes the fitted model itself, got a "
@@ -96,7 +104,10 @@ def split_model(model):
                 )
             steps.append(step)
     if not isinstance(final, BaseImageClassifier):
-        what = "classifier" if is_classifier(final) else "estimator"
+        what = (
+            "classifier" if hasattr(final, "get_params") and is_classifier(final)
+            else "estimator" if hasattr(final, "get_params") else "final step"
+        )  # fmt: skip
         raise ValueError(
             "export_onnx exports sklearn_mnist's classifiers (MLPNetClassifier, "
             "CNNClassifier, TransferClassifier), alone or at the end of a "
@@ -282,6 +293,8 @@ def export_onnx(model, path, *, opset=None):
 
     Raises
     ------
+    TypeError
+        If ``model`` is not an estimator (a string, a class, ...).
     ValueError
         If ``model`` is not fitted (``NotFittedError``), is not one of the
         package's classifiers or such a Pipeline (a ``StandardScaler`` step,

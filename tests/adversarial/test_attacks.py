@@ -560,3 +560,17 @@ def test_auto_range_of_data_on_its_own_scale_is_that_scale():
         0.0,
         255.0,
     )
+
+
+def test_robustness_curve_takes_one_eps_and_refuses_bad_ones(data):
+    """eps=0.1 (a number) raised TypeError: iteration over a 0-d array."""
+    X_tr, X_te, y_tr, y_te = data
+    mlp = MLPNetClassifier(max_epochs=1, random_state=0, device="cpu")
+    mlp.fit(X_tr[:300], y_tr[:300])
+    curve = robustness_curve(mlp, X_te[:50], y_te[:50], eps=0.1)
+    assert curve.eps.tolist() == [0.1] and curve.accuracy.shape == (1,)
+    many = robustness_curve(mlp, X_te[:50], y_te[:50], eps=[0.1])
+    assert curve.accuracy[0] == many.accuracy[0]
+    for eps in ([], [[0.1, 0.2]], "big", [0.1, 2.0], -0.1, float("nan")):
+        with pytest.raises(ValueError, match="eps must be"):
+            robustness_curve(mlp, X_te[:50], y_te[:50], eps=eps)

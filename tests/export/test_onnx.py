@@ -249,6 +249,20 @@ def test_unfitted_model_raises(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    "model, got",
+    [("hello", "str 'hello'"), (None, "NoneType"), (CNNClassifier, "the class"),
+     (make_pipeline(Normalizer255(), "passthrough"), "final step str")],
+    ids=["str", "None", "class", "passthrough-last"],
+)  # fmt: skip
+def test_what_is_not_an_estimator_is_a_clear_error(model, got, tmp_path):
+    """export_onnx("hello") raised AttributeError about __sklearn_tags__."""
+    error = ValueError if isinstance(model, type(make_pipeline())) else TypeError
+    with pytest.raises(error, match=f"export.* sklearn_mnist's classifiers.*{got}"):
+        export_onnx(model, tmp_path / "x.onnx")
+    assert not list(tmp_path.iterdir())
+
+
 def test_unsupported_models_raise_clear_errors(mlp_pipe, digits, tmp_path):
     X, y, _ = digits
     scaled = make_pipeline(StandardScaler(), MLPNetClassifier())
