@@ -71,15 +71,16 @@ class _ContinuedHalving(BaseSearchCV):
         ],
         "aggressive_elimination": ["boolean"],
         "early_stopping": ["boolean"],
+        "schedule": [StrOptions({"budget", "round"})],
         "random_state": ["random_state"],
     }
 
     def __init__(
         self, estimator, *, factor=3, max_resources="auto",
         min_resources="exhaust", aggressive_elimination=False,
-        early_stopping=False, cv=5, scoring=None, refit=True,
-        error_score=np.nan, return_train_score=False, random_state=None,
-        n_jobs=None, verbose=0,
+        early_stopping=False, schedule="budget", cv=5, scoring=None,
+        refit=True, error_score=np.nan, return_train_score=False,
+        random_state=None, n_jobs=None, verbose=0,
     ):  # fmt: skip
         super().__init__(
             estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
@@ -91,6 +92,7 @@ class _ContinuedHalving(BaseSearchCV):
         self.min_resources = min_resources
         self.aggressive_elimination = aggressive_elimination
         self.early_stopping = early_stopping
+        self.schedule = schedule
         self.random_state = random_state
 
     def _get_param_names(self):  # pre_dispatch is BaseSearchCV's only
@@ -157,6 +159,11 @@ class _ContinuedHalving(BaseSearchCV):
         self
         """
         _, classifier = final_classifier(self.estimator)
+        if self.early_stopping and self.schedule != "budget":
+            raise ValueError(
+                "early_stopping=True scores each epoch of one learning-rate "
+                "cycle: it needs schedule='budget'"
+            )
         scorer = check_scoring(self.estimator, self.scoring)
         if not callable(scorer) or isinstance(self.scoring, list | tuple | dict):
             raise ValueError(
@@ -192,7 +199,7 @@ class _ContinuedHalving(BaseSearchCV):
         trainees = {
             i: [
                 Trainee(with_budget(self.estimator, params, self.max_resources_),
-                        train, test, classes)
+                        train, test, classes, self.schedule)
                 for train, test in splits
             ]
             for i, params in enumerate(candidates)
@@ -365,6 +372,13 @@ class HalvingGridSearchCV(_ContinuedHalving):
         part after each epoch and record its best epoch; the refit trains
         for the median of the best candidate's folds (``refit_epochs_``), so
         the budget is chosen without the refit's data ever being held out.
+    schedule : {"budget", "round"}, default="budget"
+        ``"budget"``: each model's learning-rate cycle is planned for the full
+        budget from its first epoch and every round continues it (one
+        ``partial_fit`` pass per epoch); ``"round"``: every round runs a
+        cycle of its own over the epochs it adds (a warm-started ``fit``),
+        so each round's models are evaluated after a decay. Measured in
+        ``benchmarks/RESULTS.md`` ("Tuning"); see there for the choice.
     cv, scoring, refit, error_score, return_train_score, n_jobs, verbose
         As in scikit-learn's searches (one scoring only; ``refit`` may be a
         callable). ``return_train_score`` (default False here: it costs a
@@ -417,15 +431,16 @@ class HalvingGridSearchCV(_ContinuedHalving):
     def __init__(
         self, estimator, param_grid, *, factor=3, max_resources="auto",
         min_resources="exhaust", aggressive_elimination=False,
-        early_stopping=False, cv=5, scoring=None, refit=True,
-        error_score=np.nan, return_train_score=False, random_state=None,
-        n_jobs=None, verbose=0,
+        early_stopping=False, schedule="budget", cv=5, scoring=None,
+        refit=True, error_score=np.nan, return_train_score=False,
+        random_state=None, n_jobs=None, verbose=0,
     ):  # fmt: skip
         super().__init__(
             estimator, factor=factor, max_resources=max_resources,
             min_resources=min_resources,
             aggressive_elimination=aggressive_elimination,
-            early_stopping=early_stopping, cv=cv, scoring=scoring, refit=refit,
+            early_stopping=early_stopping, schedule=schedule, cv=cv,
+            scoring=scoring, refit=refit,
             error_score=error_score, return_train_score=return_train_score,
             random_state=random_state, n_jobs=n_jobs, verbose=verbose,
         )  # fmt: skip
@@ -452,8 +467,8 @@ class HalvingRandomSearchCV(_ContinuedHalving):
         budget allows, ``max_resources_ // min_resources_`` (with
         ``min_resources="exhaust"`` meaning 1 epoch here).
     factor, max_resources, min_resources, aggressive_elimination,
-    early_stopping, cv, scoring, refit, error_score, return_train_score,
-    random_state, n_jobs, verbose
+    early_stopping, schedule, cv, scoring, refit, error_score,
+    return_train_score, random_state, n_jobs, verbose
         As in :class:`HalvingGridSearchCV`.
     """
 
@@ -469,15 +484,16 @@ class HalvingRandomSearchCV(_ContinuedHalving):
     def __init__(
         self, estimator, param_distributions, *, n_candidates="exhaust",
         factor=3, max_resources="auto", min_resources="smallest",
-        aggressive_elimination=False, early_stopping=False, cv=5,
-        scoring=None, refit=True, error_score=np.nan,
+        aggressive_elimination=False, early_stopping=False, schedule="budget",
+        cv=5, scoring=None, refit=True, error_score=np.nan,
         return_train_score=False, random_state=None, n_jobs=None, verbose=0,
     ):  # fmt: skip
         super().__init__(
             estimator, factor=factor, max_resources=max_resources,
             min_resources=min_resources,
             aggressive_elimination=aggressive_elimination,
-            early_stopping=early_stopping, cv=cv, scoring=scoring, refit=refit,
+            early_stopping=early_stopping, schedule=schedule, cv=cv,
+            scoring=scoring, refit=refit,
             error_score=error_score, return_train_score=return_train_score,
             random_state=random_state, n_jobs=n_jobs, verbose=verbose,
         )  # fmt: skip

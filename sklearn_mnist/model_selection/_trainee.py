@@ -71,10 +71,15 @@ class Trainee:
         The fold's indices.
     classes : ndarray
         Every class of the search's ``y`` (a fold may miss one).
+    schedule : {"budget", "round"}
+        ``"budget"``: one ``partial_fit`` pass per epoch, the learning-rate
+        cycle planned for the full budget (``max_epochs``); ``"round"``: a
+        warm-started ``fit`` per round, each round a cycle of its own.
     """
 
-    def __init__(self, estimator, train, test, classes):
+    def __init__(self, estimator, train, test, classes, schedule="budget"):
         self.estimator = estimator
+        self.schedule = schedule
         self.train = train
         self.test = test
         self.classes = classes
@@ -105,6 +110,13 @@ class Trainee:
             transformers.fit(Xr, y_train)
         X_train = self._features(X, rows)
         weight = None if sample_weight is None else sample_weight[rows]
+        if self.schedule == "round" and epochs > self.epochs_:
+            # a cycle of its own for each round's epochs (warm-started fits)
+            classifier.set_params(
+                max_epochs=epochs - self.epochs_, warm_start=True, classes=self.classes
+            )
+            classifier.fit(X_train, y_train, sample_weight=weight)
+            self.epochs_ = epochs
         while self.epochs_ < epochs:
             classifier.partial_fit(
                 X_train, y_train, classes=self.classes, sample_weight=weight

@@ -53,6 +53,31 @@ def test_survivors_train_on_instead_of_starting_again(data, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_cycle_per_round_continues_the_models_too(data, monkeypatch):
+    """schedule="round": one warm-started fit per (candidate, fold) and round,
+    for the epochs the round adds."""
+    X, y = data
+    epochs = []
+    original = BaseImageClassifier.fit
+
+    def counting(self, *args, **kwargs):
+        epochs.append(self.max_epochs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseImageClassifier, "fit", counting)
+    search = HalvingGridSearchCV(
+        _mlp(), GRID, cv=2, max_resources=6, factor=2, schedule="round"
+    ).fit(X, y)
+    # rounds 1, 3, 6 epochs: 4 x 2 fits of 1, 2 x 2 of 2, 1 x 2 of 3; the refit
+    assert sorted(epochs[:-1]) == [1] * 8 + [2] * 4 + [3] * 2 and epochs[-1] == 6
+    assert search.refit_epochs_ == 6
+    with pytest.raises(ValueError, match="schedule='budget'"):
+        HalvingGridSearchCV(
+            _mlp(), GRID, early_stopping=True, schedule="round"
+        ).fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_cv_results_have_scikit_learns_keys_and_dtypes(data):
     X, y = data
     ours = HalvingGridSearchCV(_mlp(), GRID, cv=2, max_resources=4, factor=2).fit(X, y)
