@@ -9,7 +9,9 @@ The same 12 candidates (learning rate x dropout x width) of
   "max_epochs", factor=3, min_resources="exhaust", max_resources=<full
   budget>)``: every round clones and retrains each survivor from zero;
 - ``ours``: ``sklearn_mnist.model_selection.HalvingGridSearchCV(factor=3)``:
-  survivors train on between rounds, the last round at the full budget.
+  survivors train on between rounds, the last round at the full budget, one
+  learning-rate cycle planned for the budget (``schedule="budget"``);
+- ``ours-round``: the same with ``schedule="round"`` (a cycle per round).
 
 Each search refits its best candidate on all the training images; printed:
 wall time (search + refit), its ratio to ``grid``, the epochs trained in
@@ -20,7 +22,7 @@ budget, as the search trains it) with one ``fit`` of the same budget::
 
     python benchmarks/bench_search.py                      # MNIST, 10,000 images
     python benchmarks/bench_search.py --variant fashion    # Fashion-MNIST
-    python benchmarks/bench_search.py --methods ours,sklearn --pieces
+    python benchmarks/bench_search.py --methods ours,ours-round --pieces
 """
 
 import itertools
@@ -107,6 +109,10 @@ def main(argv=None):
         ),
         "ours": lambda: HalvingGridSearchCV(
             base, grid, factor=3, max_resources=budget, cv=cv, n_jobs=args.n_jobs,
+        ),
+        "ours-round": lambda: HalvingGridSearchCV(
+            base, grid, factor=3, max_resources=budget, cv=cv, n_jobs=args.n_jobs,
+            schedule="round",
         ),
     }  # fmt: skip
     rows, reference = [], None
