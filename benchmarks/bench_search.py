@@ -115,24 +115,29 @@ def main(argv=None):
             schedule="round",
         ),
     }  # fmt: skip
-    rows, reference = [], None
+    rows, seconds_of = [], {}
     for name in args.methods.split(","):
         search, seconds = timed(lambda name=name: searches[name]().fit(X, y))
-        reference = reference or (seconds if name == "grid" else None)
+        seconds_of[name] = seconds
         acc = (search.predict(X_test) == y_test).mean() * 100
         epochs = _epochs(search, args.cv, budget)
-        ratio = f"{seconds / reference:.2f}" if reference else "-"
         best = {k.replace("module__", ""): v for k, v in search.best_params_.items()}
         best.pop("max_epochs", None)
         rounds = getattr(search, "n_resources_", [budget])
         print(f"{name}: {seconds:.1f} s, {epochs} epochs, rounds {rounds}, "
               f"test {acc:.2f}%, {best}", flush=True)  # fmt: skip
-        rows.append((name, f"{seconds:.1f}", ratio, epochs, rounds, f"{acc:.2f}", best))
+        rows.append([name, f"{seconds:.1f}", epochs, rounds, f"{acc:.2f}", best])
+
+    def ratio(name, to):
+        if to not in seconds_of:
+            return "-"
+        return f"{seconds_of[name] / seconds_of[to]:.2f}"
+
     print()
-    print(md_header("search", "wall s", "/ grid", "epochs", "rounds", "test %",
-                    "best", align="lrrrlrl"))  # fmt: skip
-    for row in rows:
-        print(md_row(*row))
+    print(md_header("search", "wall s", "/ grid", "/ sklearn", "epochs", "rounds",
+                    "test %", "best", align="lrrrrlrl"))  # fmt: skip
+    for name, wall, *rest in rows:
+        print(md_row(name, wall, ratio(name, "grid"), ratio(name, "sklearn"), *rest))
     if args.pieces:
         _pieces(X, y, X_test, y_test, budget, args)
 
