@@ -7,6 +7,7 @@ in ``_commands.py`` only see valid values.
 import argparse
 import textwrap
 
+from .._version import __version__
 from ..export import MIN_OPSET
 
 __all__ = ["EXIT_CODES", "CLIError", "MODEL_SUFFIX", "build_parser"]
@@ -152,6 +153,10 @@ def build_parser():
     )
     verbose_help = "log progress, show the epoch table, tracebacks on errors"
     parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    parser.add_argument(
+        "--version", action="version", version=f"sklearn-mnist {__version__}",
+        help="print 'sklearn-mnist VERSION' and exit",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, help_text):

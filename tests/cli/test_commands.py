@@ -160,6 +160,15 @@ def test_help_shows_exit_codes_defaults_and_help_everywhere(capsys):
         assert text.count("(default:") >= 5, name
 
 
+def test_version_prints_the_package_version(capsys):
+    from sklearn_mnist._version import __version__
+
+    assert main(["--version"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"sklearn-mnist {__version__}\n"
+    assert captured.err == ""
+
+
 # ------------------------------------------------------------------ bad arguments
 @pytest.mark.parametrize(
     "argv, message",
