@@ -31,7 +31,8 @@ __all__ = [
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("probabilities", "label")
 REJECT_OUTPUT = "accepted"  # a third output for a RejectOptionClassifier
-_PIP = "pip install 'sklearn-mnist[onnx]'"
+# not on PyPI: the extra is installed from a checkout
+_PIP = "pip install -e '.[onnx]' in the sklearn-mnist checkout"
 _SUPPORTED = "Normalizer255, Flatten, RandomAffineAugmenter, ElasticDistortion"
 
 
@@ -46,7 +47,7 @@ def require(*names):
         except ImportError as exc:
             raise ImportError(
                 f"ONNX export needs the optional packages onnx, onnxscript and "
-                f"onnxruntime ({name} is missing): {_PIP} "
+                f"onnxruntime ({name} is missing); install the onnx extra with {_PIP} "
                 "(or pip install onnx onnxscript onnxruntime)"
             ) from exc
     return modules
@@ -303,7 +304,7 @@ def export_onnx(model, path, *, opset=None):
         cannot be exported.
     ImportError
         If onnx or onnxscript (which ``torch.onnx`` needs) is not installed:
-        ``pip install 'sklearn-mnist[onnx]'``.
+        ``pip install -e '.[onnx]'`` in the sklearn-mnist checkout.
 
     See Also
     --------
