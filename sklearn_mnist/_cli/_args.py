@@ -152,7 +152,11 @@ def build_parser():
         **common,
     )
     verbose_help = "log progress, show the epoch table, tracebacks on errors"
+    quiet_help = (
+        "no progress on stderr (results, warnings and errors are still printed)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
     parser.add_argument(
         "--version", action="version", version=f"sklearn-mnist {__version__}",
         help="print 'sklearn-mnist VERSION' and exit",
@@ -164,6 +168,10 @@ def build_parser():
         p.add_argument(  # also after the command; SUPPRESS keeps the global value
             "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
             help=verbose_help,
+        )  # fmt: skip
+        p.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+            help=quiet_help,
         )  # fmt: skip
         return p
 
@@ -257,7 +265,11 @@ def build_parser():
     eps_option(ev)
     output_options(ev, "sklearn-mnist-report", "report folder")
 
-    attack = command("attack", "FGSM / PGD adversarial test set against a saved model")
+    attack = command(
+        "attack", "FGSM / PGD adversarial test set against a saved model; writes "
+        "the adversarial images, the true labels, the model's predictions on the "
+        "clean and adversarial images and attack.json (eps, both accuracies)",
+    )  # fmt: skip
     model_options(attack)
     data_options(attack)
     eps_option(attack)
@@ -266,8 +278,10 @@ def build_parser():
         help="attack steps: 1 is FGSM, more is PGD",
     )  # fmt: skip
     output_options(
-        attack, "sklearn-mnist-attack", "folder for adversarial.npy (the images)"
-    )
+        attack, "sklearn-mnist-attack", "folder for adversarial.npy (the images), "
+        "labels.npy, predictions_clean.npy, predictions_adversarial.npy and "
+        "attack.json",
+    )  # fmt: skip
     onnx = command(
         "export-onnx", "export a saved model, preprocessing included, to ONNX "
         "(sklearn_mnist.export_onnx) and check the file in onnxruntime",

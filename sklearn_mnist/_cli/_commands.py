@@ -25,6 +25,22 @@ def _report(model, X, y, names, out, *, eps, name, progress=None):
         )  # fmt: skip
 
 
+def _progress(args, total, desc):
+    return _io.Progress(total, desc, args.verbose, args.quiet)
+
+
+def _report_stages(progress, n, out):
+    """write_report's stage messages, its first one saying how many images
+    and where the report goes."""
+
+    def stage(message):
+        if message == "evaluating":
+            message = f"evaluating on {n:,} images (report folder {out})"
+        progress(message)
+
+    return stage
+
+
 def _demo(args):
     from sklearn.ensemble import VotingClassifier
     from sklearn.model_selection import GridSearchCV
@@ -32,7 +48,7 @@ def _demo(args):
     out = _io.check_output(args.output, args.overwrite, folder=True)
     X_train, y_train, names = _io.load_data(args, "train")
     X_test, y_test, _ = _io.load_data(args, "test")
-    progress = _io.Progress(5, "demo", args.verbose)
+    progress = _progress(args, 5, "demo")
     kw = dict(device=args.device, random_state=args.random_state, augment=False)
     try:
         progress("grid search over the CNN's hidden layer")
@@ -49,21 +65,24 @@ def _demo(args):
         with _io.interruptible():
             ensemble.fit(X_train, y_train)
         # The report is about the CNN pipeline: FGSM attacks it (the ensemble
-        # cannot be attacked); the ensemble's accuracy is printed beside it.
+        # cannot be attacked); the ensemble and its members are compared below.
         name = "CNN pipeline (Normalizer255 -> CNNClassifier, best of the grid search)"
         result = _report(
             ensemble.estimators_[1], X_test, y_test, names, out, eps=args.eps,
-            name=name, progress=progress,
+            name=name, progress=_report_stages(progress, len(X_test), out),
         )  # fmt: skip
-        ensemble_accuracy = ensemble.score(X_test, y_test)
+        scores = [
+            (result.accuracy, "CNN pipeline (the report's model)"),
+            (ensemble.estimators_[0].score(X_test, y_test), "MLP pipeline"),
+            (ensemble.score(X_test, y_test), "soft-voting ensemble (MLP + CNN)"),
+        ]
     finally:
         progress.close()
     print(f"best CNN parameters: {search.best_params_}")
     print(f"\nmodel: {name}\n{result}")
-    print(
-        f"\nsoft-voting ensemble (MLP + CNN): accuracy {ensemble_accuracy:.4f}; "
-        f"CNN alone: {result.accuracy:.4f}"
-    )
+    print(f"\ntest accuracy on the same {len(y_test):,} digits, highest first:")
+    for accuracy, what in sorted(scores, key=lambda s: -s[0]):  # stable on ties
+        print(f"  {accuracy:.4f}  {what}")
     print(f"report for the CNN pipeline written to {out.resolve()}")
     return 0
 
@@ -73,27 +92,30 @@ def _fit(args):
     from ..persistence import save
 
     out = _io.check_output(args.output, args.overwrite, folder=False)
-    X, y, _ = _io.load_data(args, "train")
-    show = args.verbose or sys.stderr.isatty()
-    model = _io.classifier(
-        args.model, epochs=args.epochs, device=args.device, augment=args.augment,
-        random_state=args.random_state, verbose=int(show),
-    )  # fmt: skip
-    if show:
-        _io.note(
+    with _progress(args, 3, "fit") as progress:
+        progress(f"loading the {args.data} training data")
+        X, y, _ = _io.load_data(args, "train")
+        model = _io.classifier(
+            args.model, epochs=args.epochs, device=args.device,
+            augment=args.augment, random_state=args.random_state,
+            verbose=int(args.verbose),
+        )  # fmt: skip
+        progress(
             f"fitting {describe_estimator(model)} on {len(X):,} {args.data} images "
             f"(device {args.device})"
         )
-    start = time.perf_counter()
-    # skorch prints its epoch table; Ctrl-C: exit 130, no half-trained file
-    with _io.interruptible(), contextlib.redirect_stdout(sys.stderr):
-        model.fit(X, y)
-    model[-1].set_params(verbose=0)  # the saved model predicts silently
-    if show:
-        _io.note(f"fitted in {time.perf_counter() - start:.1f} s")
-    with _io.writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save(model, out)
+        start = time.perf_counter()
+        # skorch prints its epoch table (--verbose); Ctrl-C: exit 130, no
+        # half-trained file
+        with _io.interruptible(), contextlib.redirect_stdout(sys.stderr):
+            model.fit(X, y)
+        model[-1].set_params(verbose=0)  # the saved model predicts silently
+        progress(
+            f"fitted in {time.perf_counter() - start:.1f} s; saving the model to {out}"
+        )
+        with _io.writing(out):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            save(model, out)
     print(f"model saved to {out.resolve()}")
     return 0
 
@@ -103,30 +125,44 @@ def _evaluate(args):
 
     model = _io.read_model(args)  # input problems (exit 4) before the output's
     out = _io.check_output(args.output, args.overwrite, folder=True)
-    X, y, names = _io.load_data(args, "test")
-    with _io.predicting(args.model_file, X):
-        model.predict(X[:2])  # fail here, before any output, if it cannot
     reason = _io.attack_refusal(model)
-    if reason is not None:
+    reject = hasattr(model, "predict_reject") and hasattr(model, "threshold_")
+    # loading, then write_report's stages: evaluating, (attack, curve), (reject)
+    total = 2 + (0 if reason else 2) + int(reject)
+    if reason is not None:  # before the progress bar, which a print would break
         _io.note(f"no adversarial figures: {reason}")
-    name = f"{describe_estimator(model)} from {args.model_file}"
-    progress = _io.Progress(1 if reason else 3, "evaluate", args.verbose)
-    try:
+    with _progress(args, total, "evaluate") as progress:
+        progress(f"loading the {args.data} test data")
+        X, y, names = _io.load_data(args, "test")
+        with _io.predicting(args.model_file, X):
+            model.predict(X[:2])  # fail here, before any output, if it cannot
+        name = f"{describe_estimator(model)} from {args.model_file}"
+        stages = _report_stages(progress, len(X), out)
         with _io.predicting(args.model_file, X):
             result = _report(
-                model, X, y, names, out, eps=args.eps, name=name, progress=progress
+                model, X, y, names, out, eps=args.eps, name=name, progress=stages
             )
-    finally:
-        progress.close()
     print(f"model: {name}\n{result}")
     print(f"report written to {out.resolve()}")
     return 0
 
 
+ATTACK_FILES = {
+    "adversarial.npy": "the adversarial images, as the test images",
+    "labels.npy": "the true labels",
+    "predictions_clean.npy": "the model's predictions on the clean images",
+    "predictions_adversarial.npy": "its predictions on the adversarial images",
+    "attack.json": "the model, data, attack, eps, n_iter and both accuracies",
+}
+
+
 def _attack(args):
+    import json
+
     import numpy as np
 
     from ..adversarial import FGSMPerturber
+    from ..metrics import describe_estimator
 
     model = _io.read_model(args)
     reason = _io.attack_refusal(model)
@@ -135,18 +171,74 @@ def _attack(args):
             f"cannot attack the model in {args.model_file}: {reason}", EXIT_MODEL
         )
     out = _io.check_output(args.output, args.overwrite, folder=True)
-    X, y, _ = _io.load_data(args, "test")
-    with _io.predicting(args.model_file, X):
-        X_adv = FGSMPerturber(model, eps=args.eps, n_iter=args.n_iter).perturb(X, y)
-        clean, attacked = model.score(X, y), model.score(X_adv, y)
-    with _io.output_folder(out) as tmp:
-        np.save(tmp / "adversarial.npy", X_adv)
+    attack = "fgsm" if args.n_iter == 1 else "pgd"
+    with _progress(args, 4, "attack") as progress:
+        progress(f"loading the {args.data} test data")
+        X, y, _ = _io.load_data(args, "test")
+        progress(
+            f"attacking {len(X):,} images with {attack.upper()} (eps={args.eps}"
+            + (f", {args.n_iter} steps" if args.n_iter > 1 else "")
+            + ")"
+        )
+        with _io.predicting(args.model_file, X):
+            perturber = FGSMPerturber(model, eps=args.eps, n_iter=args.n_iter)
+            X_adv = perturber.perturb(X, y)
+            progress("predicting the clean and adversarial images")
+            pred_clean, pred_adv = model.predict(X), model.predict(X_adv)
+        y = np.asarray(y)
+        clean = float(np.mean(np.asarray(pred_clean) == y))
+        attacked = float(np.mean(np.asarray(pred_adv) == y))
+        summary = {
+            "model": f"{describe_estimator(model)} from {args.model_file}",
+            "data": args.data,
+            "n_samples": len(y),
+            "attack": attack,
+            "eps": args.eps,
+            "n_iter": args.n_iter,
+            "accuracy_clean": clean,
+            "accuracy_adversarial": attacked,
+            "files": ATTACK_FILES,
+        }
+        progress(f"writing the attack folder {out}")
+        with _io.output_folder(out) as tmp:
+            np.save(tmp / "adversarial.npy", X_adv)
+            np.save(tmp / "labels.npy", y)
+            np.save(tmp / "predictions_clean.npy", np.asarray(pred_clean))
+            np.save(tmp / "predictions_adversarial.npy", np.asarray(pred_adv))
+            (tmp / "attack.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(
-        f"accuracy clean {clean:.4f}, under attack (eps={args.eps}, "
-        f"n_iter={args.n_iter}) {attacked:.4f}"
+        f"accuracy clean {clean:.4f}, under attack ({attack.upper()}, eps={args.eps}, "
+        f"n_iter={args.n_iter}) {attacked:.4f} on {len(y):,} {args.data} test images"
     )
     print(f"adversarial examples written to {(out / 'adversarial.npy').resolve()}")
+    print(
+        "beside them: labels.npy, predictions_clean.npy, predictions_adversarial.npy "
+        "and attack.json"
+    )
     return 0
+
+
+def _onnx_input_hint(shape):
+    """How to feed the file: its exact input shape, and the reshape that gets
+    there from flat rows (load_mnist_sample's ``X``) or from images."""
+    import math
+
+    n = math.prod(shape)
+    dims = ", ".join(str(d) for d in shape)
+    mnist = n == 784
+    if len(shape) > 1:
+        return (
+            f"feed it arrays of shape (n, {dims}): flat rows of {n} values"
+            + (" (such as load_mnist_sample's X, shape (n, 784))" if mnist else "")
+            + f" first need X.reshape(-1, {dims}).astype(np.float32), or "
+            "onnxruntime fails with 'Invalid rank'"
+        )
+    return (
+        f"feed it flat rows, arrays of shape (n, {n}): images"
+        + (" (such as load_mnist_sample's images, (n, 28, 28))" if mnist else "")
+        + f" first need X.reshape(len(X), {n}).astype(np.float32), or "
+        "onnxruntime fails with 'Invalid rank'"
+    )
 
 
 def _export_onnx(args):
@@ -190,6 +282,7 @@ def _export_onnx(args):
         f"(n, {len(classes)}), 'label' int64 (n,): an index into the classes "
         f"in its metadata, {classes}"
     )
+    print(_onnx_input_hint(shape))
     if check is None:
         print("not checked (--check-samples 0)")
     else:
@@ -231,7 +324,7 @@ def _predict(args):
         bar = stack.enter_context(
             tqdm(
                 total=len(files), desc="predict", unit="img", file=sys.stderr,
-                disable=args.verbose or not sys.stderr.isatty(),
+                disable=args.verbose or args.quiet or not sys.stderr.isatty(),
             )
         )  # fmt: skip
         rows = None

@@ -27,20 +27,37 @@ _PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\
 
 
 class Progress:
-    """Stage messages on stderr: a tqdm bar on a terminal, plain lines
-    otherwise and with --verbose."""
+    """Stage messages on stderr: a tqdm bar on a terminal (its clock ticking
+    during long stages), plain lines ``[k/total] message`` otherwise and with
+    --verbose; nothing with --quiet (unless --verbose)."""
 
-    def __init__(self, total, desc, verbose):
+    def __init__(self, total, desc, verbose, quiet=False):
+        import threading
+
         from tqdm.auto import tqdm
 
         self.terminal = sys.stderr.isatty()
         self.verbose, self.count, self.total = verbose, 0, total
+        self.quiet = quiet and not verbose
         self.bar = tqdm(total=total, desc=desc, file=sys.stderr) if (
-            self.terminal and not verbose
+            self.terminal and not verbose and not self.quiet
         ) else None  # fmt: skip
+        self._stop = threading.Event()
+        if self.bar is not None:  # tqdm redraws only on updates: keep time moving
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _tick(self):
+        while not self._stop.wait(1.0):
+            bar = self.bar
+            if bar is None:
+                return
+            with contextlib.suppress(Exception):
+                bar.refresh()
 
     def __call__(self, message):
         self.count += 1
+        if self.quiet:
+            return
         if self.bar is not None:
             self.bar.set_postfix_str(message)
             self.bar.update(1)
@@ -48,8 +65,16 @@ class Progress:
             print(f"[{self.count}/{self.total}] {message}", file=sys.stderr)
 
     def close(self):
-        if self.bar is not None:
-            self.bar.close()
+        self._stop.set()
+        bar, self.bar = self.bar, None
+        if bar is not None:
+            bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _article(name):

@@ -318,10 +318,13 @@ def export_onnx(model, path, *, opset=None):
     - ``"input"``: float32 of shape ``(n, *input_shape)``, the shape one
       sample had when the model was fitted (``(n, 784)`` for flat rows,
       ``(n, 28, 28)``, ``(n, 1, 28, 28)`` or channels-last ``(n, 28, 28, 1)``
-      for images), in the units the model takes: raw pixel values 0..255 for
-      a Pipeline starting with ``Normalizer255`` or a classifier fitted on
-      0..255 (uint8 images: cast them, ``X.astype(np.float32)``, which is
-      exact), 0..1 for a classifier fitted on 0..1;
+      for images; the graph does not reshape, so flat rows such as
+      ``load_mnist_sample``'s ``X`` go into an ``(n, 28, 28)`` file as
+      ``X.reshape(-1, 28, 28)``), in the units the model takes: raw pixel
+      values 0..255 for a Pipeline starting with ``Normalizer255`` or a
+      classifier fitted on 0..255 (uint8 images: cast them,
+      ``X.astype(np.float32)``, which is exact), 0..1 for a classifier fitted
+      on 0..1;
     - ``"probabilities"``: float32 ``(n, n_classes)``, columns in the order
       of ``classes_``;
     - ``"label"``: int64 ``(n,)``, the index of the largest probability, an

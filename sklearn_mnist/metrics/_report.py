@@ -108,12 +108,14 @@ def write_report(
             plot_robustness_curve,
             robustness_curve,
         )
+        from ..utils import estimator_name
         from ._plots import plot_adversarial_examples
 
         stage(f"attacking with FGSM (eps={eps})")
         X_adv = FGSMPerturber(estimator, eps=eps).perturb(X, y)
+        title = f"{estimator_name(estimator)}, FGSM attack, eps={eps:g}"
         _save(
-            plot_adversarial_examples(estimator, X, X_adv, y),
+            plot_adversarial_examples(estimator, X, X_adv, y, title=title),
             out / "adversarial.png",
             plt,
         )

@@ -82,22 +82,114 @@ def test_demo_writes_the_report_folder(tmp_path, capsys):
     assert "[1/5] grid search" in captured.err and "[5/5]" in captured.err
     assert "[1/5]" not in text
     assert text.strip().splitlines()[-1].endswith(str(out.resolve()))
+    # The ensemble and its members side by side, highest first, no claim.
+    lines = text.splitlines()
+    head = lines.index("test accuracy on the same 1,000 digits, highest first:")
+    table = [line.split(maxsplit=1) for line in lines[head + 1 : head + 4]]
+    assert [float(a) for a, _ in table] == sorted(
+        (float(a) for a, _ in table), reverse=True
+    )
+    assert {what for _, what in table} == {
+        "CNN pipeline (the report's model)", "MLP pipeline",
+        "soft-voting ensemble (MLP + CNN)",
+    }  # fmt: skip
+    cnn = next(float(a) for a, what in table if what.startswith("CNN"))
+    assert cnn == pytest.approx(report["accuracy"], abs=1e-4)
+    assert "alone" not in text
 
 
 def test_fit_evaluate_attack_round_trip(tmp_path, capsys):
     assert main(["fit", "--model", "mlp", "--epochs", "2"]) == 0
     model = tmp_path / "model.skmnist"
-    assert capsys.readouterr().out.strip() == f"model saved to {model.resolve()}"
+    captured = capsys.readouterr()
+    assert captured.out.strip() == f"model saved to {model.resolve()}"
+    # Progress off a terminal: stage lines on stderr, as the demo's.
+    err = captured.err.splitlines()
+    assert err[0] == "[1/3] loading the sample training data"
+    assert err[1].startswith(
+        "[2/3] fitting Pipeline(Normalizer255 -> MLPNetClassifier) on 4,000 sample "
+        "images"
+    )
+    assert err[2].startswith("[3/3] fitted in ") and "saving the model" in err[2]
     assert main(["evaluate", str(model), "--output", "ev"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "accuracy:" in out and "Pipeline(Normalizer255 -> MLPNetClassifier)" in out
     assert out.strip().splitlines()[-1].endswith(str((tmp_path / "ev").resolve()))
+    assert "[1/4] loading the sample test data" in captured.err
+    assert "[2/4] evaluating on 1,000 images" in captured.err
+    assert "[3/4] attacking with FGSM (eps=0.2)" in captured.err
+    assert "[4/4]" in captured.err and "[1/4]" not in out
     assert main(["attack", str(model), "--eps", "0.1", "--output", "a"]) == 0
+    captured = capsys.readouterr()
     X_adv = np.load(tmp_path / "a" / "adversarial.npy")
     assert X_adv.shape == (1000, 28, 28)
-    assert (
-        str((tmp_path / "a" / "adversarial.npy").resolve()) in capsys.readouterr().out
+    assert str((tmp_path / "a" / "adversarial.npy").resolve()) in captured.out
+    assert "[2/4] attacking 1,000 images with FGSM (eps=0.1)" in captured.err
+    # The attack folder: labels, both predictions and a summary beside the images.
+    labels = np.load(tmp_path / "a" / "labels.npy")
+    clean = np.load(tmp_path / "a" / "predictions_clean.npy")
+    adv = np.load(tmp_path / "a" / "predictions_adversarial.npy")
+    assert labels.shape == clean.shape == adv.shape == (1000,)
+    summary = json.loads((tmp_path / "a" / "attack.json").read_text())
+    assert summary["attack"] == "fgsm" and summary["eps"] == 0.1
+    assert summary["n_iter"] == 1 and summary["n_samples"] == 1000
+    assert summary["accuracy_clean"] == pytest.approx(np.mean(clean == labels))
+    assert summary["accuracy_adversarial"] == pytest.approx(np.mean(adv == labels))
+    assert summary["accuracy_adversarial"] < summary["accuracy_clean"]
+    assert summary["model"] == "Pipeline(Normalizer255 -> MLPNetClassifier) from " + (
+        str(model)
     )
+    assert (
+        f"accuracy clean {summary['accuracy_clean']:.4f}, under attack (FGSM, "
+        f"eps=0.1, n_iter=1) {summary['accuracy_adversarial']:.4f}"
+    ) in captured.out
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "adversarial.npy", "attack.json", "labels.npy",
+        "predictions_adversarial.npy", "predictions_clean.npy",
+    ]  # fmt: skip
+
+
+def test_progress_is_a_bar_on_a_terminal_and_quiet_silences_it(
+    tmp_path, capsys, monkeypatch, mlp_file
+):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    argv = ["fit", "--model", "mlp", "--epochs", "1", "--output", "m.skmnist"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "fit: 100%" in err and "3/3" in err and "[1/3]" not in err
+    assert main(["attack", str(mlp_file), "--output", "a"]) == 0
+    err = capsys.readouterr().err
+    assert "attack: 100%" in err and "4/4" in err
+    # --quiet (before or after the command): no progress, the results still printed
+    for quiet in (["-q", *argv], [*argv, "--quiet"]):
+        assert main([*quiet, "--overwrite"]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == "" and captured.out.startswith("model saved to")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert main(["--quiet", "attack", str(mlp_file), "--output", "b"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "accuracy clean" in captured.out
+
+
+def test_evaluate_titles_the_adversarial_figure_with_the_attack_and_eps(
+    tmp_path, capsys, monkeypatch, mlp_file
+):
+    from sklearn_mnist.metrics import _plots
+
+    titles = []
+    real = _plots.plot_adversarial_examples
+
+    def recorded(*args, **kwargs):
+        fig = real(*args, **kwargs)
+        titles.append(fig._suptitle.get_text())
+        return fig
+
+    monkeypatch.setattr(_plots, "plot_adversarial_examples", recorded)
+    argv = ["evaluate", str(mlp_file), "--eps", "0.15", "--output", "r"]
+    assert main(argv) == 0
+    (title,) = titles
+    assert title.startswith("MLPNetClassifier pipeline, FGSM attack, eps=0.15\n")
 
 
 def test_ctrl_c_during_fit_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
@@ -359,6 +451,7 @@ def test_export_onnx_writes_a_checked_file(
     assert f"written to {path.resolve()}" in out
     assert "float32 (n, 784), values in [0.0, 255.0]" in out
     assert "300 samples: labels identical" in out and "passed" in out
+    assert "feed it flat rows, arrays of shape (n, 784)" in out
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     X, _ = sample
     proba, label = session.run(None, {"input": X.astype(np.float32)})
@@ -373,6 +466,36 @@ def test_export_onnx_writes_a_checked_file(
     assert main([*argv, "--opset", "18"]) == 0
     assert "not checked" in capsys.readouterr().out
     assert path.read_bytes() != before  # another opset: another file
+
+
+def test_export_onnx_says_how_to_feed_flat_rows_to_an_image_model(
+    tmp_path, capsys, sample
+):
+    """A model fitted on (n, 28, 28) images takes (n, 28, 28); the printed
+    reshape turns load_mnist_sample's flat rows into that."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    X, y = sample
+    images = X.reshape(-1, 28, 28)
+    model = make_pipeline(
+        Normalizer255(), MLPNetClassifier(max_epochs=1, batch_size=64, random_state=0)
+    ).fit(images, y)
+    save(model, tmp_path / "img.skmnist")
+    assert main(["export-onnx", "img.skmnist", "--check-samples", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "float32 (n, 28, 28)" in out
+    assert "flat rows of 784 values (such as load_mnist_sample's X" in out
+    assert "X.reshape(-1, 28, 28).astype(np.float32)" in out
+    session = ort.InferenceSession(
+        str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
+    flat, _ = load_mnist_sample(return_X_y=True)
+    _, label = session.run(
+        None, {"input": flat[:20].reshape(-1, 28, 28).astype(np.float32)}
+    )
+    np.testing.assert_array_equal(
+        model.classes_[label], model.predict(flat[:20].reshape(-1, 28, 28))
+    )
 
 
 def test_export_onnx_refuses_what_it_cannot_export(

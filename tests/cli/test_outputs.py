@@ -203,7 +203,10 @@ def test_attack_overwrite_replaces_the_folder(capsys, tmp_path, mlp_file):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "stale.npy").write_text("old")
     assert main(["attack", str(mlp_file), "--output", "a", "--overwrite"]) == 0
-    assert os.listdir(tmp_path / "a") == ["adversarial.npy"]
+    assert sorted(os.listdir(tmp_path / "a")) == [
+        "adversarial.npy", "attack.json", "labels.npy",
+        "predictions_adversarial.npy", "predictions_clean.npy",
+    ]  # fmt: skip
     assert os.listdir(tmp_path) == ["a"]
 
 
