@@ -148,7 +148,7 @@ def _evaluate(args):
 
 
 ATTACK_FILES = {
-    "adversarial.npy": "the adversarial images, as the test images",
+    "adversarial.npy": "the adversarial images (float32, shape of the test images)",
     "labels.npy": "the true labels",
     "predictions_clean.npy": "the model's predictions on the clean images",
     "predictions_adversarial.npy": "its predictions on the adversarial images",
