@@ -39,9 +39,11 @@ class Progress:
         self.terminal = sys.stderr.isatty()
         self.verbose, self.count, self.total = verbose, 0, total
         self.quiet = quiet and not verbose
-        self.bar = tqdm(total=total, desc=desc, file=sys.stderr) if (
-            self.terminal and not verbose and not self.quiet
-        ) else None  # fmt: skip
+        # stages, not items: no rate or remaining time, the stage as postfix
+        self.bar = tqdm(
+            total=total, desc=desc, file=sys.stderr,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+        ) if (self.terminal and not verbose and not self.quiet) else None  # fmt: skip
         self._stop = threading.Event()
         if self.bar is not None:  # tqdm redraws only on updates: keep time moving
             threading.Thread(target=self._tick, daemon=True).start()
