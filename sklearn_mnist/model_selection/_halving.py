@@ -16,6 +16,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
@@ -27,7 +28,7 @@ from sklearn.utils.validation import column_or_1d
 from tqdm.auto import tqdm
 
 from .._compat import BaseSearchCV, Interval, StrOptions, fit_context, num_samples
-from ._trainee import Trainee, final_classifier, with_budget
+from ._trainee import Trainee, classifier_prefix, final_classifier, with_budget
 
 __all__ = ["HalvingGridSearchCV", "HalvingRandomSearchCV"]
 
@@ -141,7 +142,7 @@ class _ContinuedHalving(BaseSearchCV):
 
     # ------------------------------------------------------------------ fit
     @fit_context(prefer_skip_nested_validation=False)  # estimator: not yet
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None):
         """Run the search: every candidate for the first round's epochs on
         every fold, the best ``1 / factor`` of them on for the next round's,
         and so on; then refit the best on all the data.
@@ -153,6 +154,9 @@ class _ContinuedHalving(BaseSearchCV):
         sample_weight : array-like of shape (n_samples,), default=None
             Routed to the classifier's ``partial_fit`` / ``fit`` (the
             training parts of the folds, and the refit).
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter (``GroupKFold``...), as in
+            scikit-learn's searches.
 
         Returns
         -------
@@ -181,7 +185,7 @@ class _ContinuedHalving(BaseSearchCV):
                     f"({num_samples(X)},)"
                 )
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        splits = list(cv.split(X, y))
+        splits = list(cv.split(X, y, groups))
         self.n_splits_ = len(splits)
         self.scorer_ = scorer
         self.multimetric_ = False
@@ -193,6 +197,13 @@ class _ContinuedHalving(BaseSearchCV):
         candidates = list(self._candidates())
         if not candidates:
             raise ValueError("the search has no candidate parameters")
+        epochs_key = classifier_prefix(self.estimator) + "max_epochs"
+        if any(epochs_key in params for params in candidates):
+            raise ValueError(
+                f"{epochs_key} is the resource this search hands out (rounds of "
+                "epochs up to max_resources), not a parameter to search: remove "
+                "it from the candidates and set max_resources instead"
+            )
         resources, counts = self._schedule(len(candidates))
         self.n_resources_, self.n_candidates_ = [], []
         classes = np.unique(y)
@@ -218,9 +229,10 @@ class _ContinuedHalving(BaseSearchCV):
                 self.n_resources_.append(n_resources)
                 self.n_candidates_.append(len(alive))
                 last = itr == len(resources) - 1
+                added = n_resources - (resources[itr - 1] if itr else 0)
                 done = self._round(
                     trainees, alive, X, y, n_resources, sample_weight, scorer,
-                    each=last and self.early_stopping,
+                    each=last and self.early_stopping, bar=bar, added=added,
                 )  # fmt: skip
                 means = {}
                 for ci in alive:
@@ -232,11 +244,14 @@ class _ContinuedHalving(BaseSearchCV):
                     best = [t.best_epoch() for t in trainees[ci]] if last else []
                     rows["best"].append(float(np.median(best)) if best else np.nan)
                     means[ci] = np.mean([o["test_scores"] for o in out])
-                added = n_resources - (resources[itr - 1] if itr else 0)
-                bar.update(len(alive) * self.n_splits_ * added)
                 if not last:
                     alive = self._top(alive, means, math.ceil(len(alive) / self.factor))
         self.n_remaining_candidates_ = len(alive)
+        errors = [o["fit_error"] for o in rows["out"] if o["fit_error"] is not None]
+        if len(errors) == len(rows["out"]):
+            raise ValueError(
+                f"All the {len(errors)} fits failed; the first error: {errors[0]}"
+            )
         results = self._format_results(
             rows["params"], self.n_splits_, rows["out"],
             more_results={
@@ -249,11 +264,13 @@ class _ContinuedHalving(BaseSearchCV):
         self._finish(results, trainees, candidates, X, y, sample_weight)
         return self
 
-    def _round(self, trainees, alive, X, y, epochs, sample_weight, scorer, each):
+    def _round(
+        self, trainees, alive, X, y, epochs, sample_weight, scorer, each, bar, added
+    ):
         """Train every living (candidate, fold) to ``epochs``; per candidate,
         the list of scikit-learn's per-split result dicts."""
         tasks = [(ci, fi) for ci in alive for fi in range(self.n_splits_)]
-        outputs = Parallel(n_jobs=self.n_jobs)(
+        outputs = Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_advance)(
                 trainees[ci][fi], X, y, epochs, sample_weight, scorer, each,
                 self.error_score, self.return_train_score,
@@ -263,6 +280,7 @@ class _ContinuedHalving(BaseSearchCV):
         done = {ci: [] for ci in alive}
         for (ci, fi), output in zip(tasks, outputs, strict=True):
             trainee, score, score_time, train_score = output
+            bar.update(added)
             trainees[ci][fi] = trainee  # a worker's copy, trained on
             if trainee.error_ is not None:
                 warnings.warn(
@@ -324,9 +342,8 @@ class _ContinuedHalving(BaseSearchCV):
         model = with_budget(self.estimator, self.best_params_, self.refit_epochs_)
         fit_params = {}
         if sample_weight is not None:
-            prefix = ""
-            if hasattr(model, "steps"):
-                prefix = model.steps[-1][0] + "__"
+            routed = sklearn.get_config().get("enable_metadata_routing", False)
+            prefix = "" if routed else classifier_prefix(model)
             fit_params[prefix + "sample_weight"] = sample_weight
         start = time.perf_counter()
         self.best_estimator_ = model.fit(X, y, **fit_params)
@@ -361,9 +378,14 @@ class HalvingGridSearchCV(_ContinuedHalving):
         would train on a fold's training part (``planned_epochs``; 24 for
         ``CNNClassifier()`` on 6,667 images, 3 on 40,000).
     min_resources : int, "exhaust" or "smallest", default="exhaust"
-        The first round's epochs. ``"exhaust"``: ``max_resources_ //
-        factor ** (rounds - 1)``, so that the rounds end at the full budget;
-        ``"smallest"``: 1.
+        The fewest epochs a round may train. The rounds are counted back
+        from the full budget (round ``i`` of ``n``: ``max_resources_ //
+        factor ** (n - 1 - i)`` epochs, at least ``min_resources_``), so the
+        last one always trains ``max_resources_``; as in scikit-learn, the
+        number of rounds is what the candidates need (``1 +
+        log_factor(n_candidates)``), fewer when ``max_resources_ /
+        min_resources_`` allows fewer. ``"exhaust"``: ``max_resources_ //
+        factor ** (rounds needed - 1)``; ``"smallest"``: 1.
     aggressive_elimination : bool, default=False
         As scikit-learn's: extra rounds at ``min_resources_`` until few
         enough candidates are left.

@@ -15,9 +15,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from .._compat import safe_indexing
 from ..neural_net import BaseImageClassifier
 
-__all__ = ["Trainee", "final_classifier", "with_budget"]
+__all__ = ["Trainee", "classifier_prefix", "final_classifier", "with_budget"]
 
 
 def final_classifier(estimator):
@@ -46,7 +47,7 @@ def final_classifier(estimator):
     )
 
 
-def _classifier_param(estimator):
+def classifier_prefix(estimator):
     """The prefix of the final classifier's parameters (``"cnn__"`` or "")."""
     if isinstance(estimator, Pipeline):
         return estimator.steps[-1][0] + "__"
@@ -57,7 +58,7 @@ def with_budget(estimator, params, epochs):
     """A clone of ``estimator`` with ``params`` whose classifier trains
     ``epochs`` epochs (its learning-rate cycle planned for them)."""
     model = clone(estimator).set_params(**params)
-    return model.set_params(**{_classifier_param(model) + "max_epochs": int(epochs)})
+    return model.set_params(**{classifier_prefix(model) + "max_epochs": int(epochs)})
 
 
 class Trainee:
@@ -93,7 +94,7 @@ class Trainee:
 
     def _features(self, X, rows):
         transformers, _ = self._parts()
-        X = X[rows] if not hasattr(X, "iloc") else X.iloc[rows]
+        X = safe_indexing(X, rows)
         if transformers is None or not transformers.steps:
             return X
         return transformers.transform(X)
@@ -106,8 +107,7 @@ class Trainee:
         rows = self.train
         y_train = y[rows]
         if self.epochs_ == 0 and transformers is not None and transformers.steps:
-            Xr = X[rows] if not hasattr(X, "iloc") else X.iloc[rows]
-            transformers.fit(Xr, y_train)
+            transformers.fit(safe_indexing(X, rows), y_train)
         X_train = self._features(X, rows)
         weight = None if sample_weight is None else sample_weight[rows]
         if self.schedule == "round" and epochs > self.epochs_:
@@ -134,8 +134,7 @@ class Trainee:
         with ``train``, its training part)."""
         start = time.perf_counter()
         rows = self.train if train else self.test
-        Xt = X[rows] if not hasattr(X, "iloc") else X.iloc[rows]
-        value = scorer(self.estimator, Xt, y[rows])
+        value = scorer(self.estimator, safe_indexing(X, rows), y[rows])
         return float(value), time.perf_counter() - start
 
     def best_epoch(self):

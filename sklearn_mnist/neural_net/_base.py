@@ -21,6 +21,7 @@ from torch import nn
 from ._callbacks import default_callbacks, raised_by_callback
 from ._components import ComponentsMixin
 from ._data import DataPathMixin
+from ._finite import TrainingDivergedError
 from ._fitting import FitState, fitting
 from ._inference import InferenceMixin
 from ._inputs import InputMixin
@@ -438,8 +439,10 @@ class BaseImageClassifier(
                 if first:
                     self.initialize()
                 self._train(self._dataset(X, codes, weight), codes, state, fit_params)
-        except BaseException:
-            if first:  # no half-fitted model (new statistics, a new network)
+        except BaseException as exc:
+            # no half-fitted model (new statistics, a new network), and none
+            # whose weights a diverging loss made NaN
+            if first or isinstance(exc, TrainingDivergedError):
                 self.__dict__.pop("label_encoder_", None)
             raise
         return self

@@ -1,5 +1,6 @@
 """Callbacks the classifiers use by default."""
 
+import dis
 import math
 import numbers
 
@@ -174,6 +175,9 @@ class ThreadShare(Callback):
                 torch.set_num_threads(n_threads)
 
 
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
 def _noop(*args, **kwargs):
     pass
 
@@ -217,10 +221,15 @@ def default_callbacks(net):
 
 
 def raised_by_callback(exc):
-    """True when a skorch callback raised ``exc`` itself (skorch's way to end
-    training: ``EarlyStopping`` raises ``KeyboardInterrupt``), False for one
-    from elsewhere (Ctrl-C arriving in the middle of a batch)."""
+    """True when a skorch callback raised ``exc`` itself with a ``raise``
+    statement (skorch's way to end training: ``EarlyStopping`` raises
+    ``KeyboardInterrupt``), False for one from elsewhere: a Ctrl-C arrives
+    between any two instructions, also while a callback's code runs, and is
+    raised there, not at a ``raise``."""
     tb = exc.__traceback__
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
+    if not isinstance(tb.tb_frame.f_locals.get("self"), Callback):
+        return False
+    code = tb.tb_frame.f_code.co_code
+    return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] == _RAISE

@@ -165,7 +165,9 @@ class ComponentsMixin:
         for key, value in params.items():
             # skorch applies optimizer__* to the live optimizer only; stored
             # too, as on an unfitted net, get_params, clone and fit see them.
-            if self._is_virtual_param(key):
+            # (``lr`` is virtual for skorch too, but a parameter of __init__:
+            # stored already, and never a name to validate as ``prefix__x``.)
+            if self._is_virtual_param(key) and "__" in key:
                 setattr(self, key, value)
                 self._params_to_validate.add(key)
         heads = {

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from skorch.callbacks import Callback
 
-__all__ = ["FLOAT32_MAX", "FiniteLoss", "check_float32_range"]
+__all__ = ["FLOAT32_MAX", "FiniteLoss", "TrainingDivergedError", "check_float32_range"]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -39,6 +39,11 @@ def check_float32_range(values, what):
         )
 
 
+class TrainingDivergedError(ValueError):
+    """The training loss became NaN or infinite: the weights are not usable
+    any more, and the fit leaves the model unfitted (a continued fit too)."""
+
+
 class FiniteLoss(Callback):
     """Stop training with a ``ValueError`` when a training batch's loss is
     not finite (NaN or infinite: a learning rate too large, data that
@@ -53,9 +58,9 @@ class FiniteLoss(Callback):
         epoch = len(net.history)
         n_batch = len(net.history[-1, "batches"])
         lr = getattr(net, "lr", None)
-        raise ValueError(
+        raise TrainingDivergedError(
             f"{type(net).__name__}: the training loss is {value} at epoch "
             f"{epoch}, batch {n_batch}: training diverged. Lower the learning "
             f"rate (lr={lr!r}) or check the inputs and sample weights for "
-            "extreme values"
+            "extreme values; the model is left unfitted (its weights are NaN)"
         )

@@ -166,6 +166,8 @@ def _check_numbers(name, params):
     for key, value in params.items():
         if isinstance(value, bool | np.bool_):
             continue
+        if key == "error_score" and isinstance(value, float) and math.isnan(value):
+            continue  # a search's default: NaN marks a failed fit's score
         if isinstance(value, numbers.Real) and not math.isfinite(value):
             raise ValueError(f"{name}'s {key}={value!r} is not a finite number")
         if key in MAX_LOOPS and isinstance(value, numbers.Integral):

@@ -103,3 +103,17 @@ def test_partial_fit_classes_with_nan_are_refused(data):
         clf.partial_fit(X, y, classes=[*range(10), np.nan])
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+def test_a_continued_fit_that_diverges_leaves_the_model_unfitted(data):
+    """Its weights are NaN: predicting with them gave NaN probabilities and
+    classes_[0] for every sample, and the next call blamed the learning rate."""
+    X, y = data
+    clf = mlp(max_epochs=1).fit(X, y)
+    clf.set_params(lr=1e30)
+    with pytest.raises(ValueError, match="left unfitted"):
+        clf.partial_fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.set_params(lr=1e-3).partial_fit(X, y)  # a first call again: trains
+    assert np.isfinite(clf.predict_proba(X[:5])).all()

@@ -783,3 +783,50 @@ def test_ctrl_c_in_a_fit_ends_a_grid_search(data):
         search.fit(X_tr[:200], y_tr[:200])
     assert Started.fits == 1
     assert not hasattr(search, "best_estimator_")
+
+
+def test_set_params_lr_after_fit_then_fit_again():
+    """skorch counts ``lr`` as a virtual parameter: it was added to the names
+    skorch validates as ``prefix__name``, and the next fit from scratch
+    raised "__init__() got unexpected argument(s) lr"."""
+    from sklearn_mnist import MLPNetClassifier, load_mnist_sample
+
+    X, y = load_mnist_sample(return_X_y=True)
+    X, y = X[::10], y[::10]
+    clf = MLPNetClassifier(max_epochs=1, module__hidden_units=(8,), random_state=0)
+    clf.fit(X, y).set_params(lr=0.01)
+    assert clf.optimizer_.param_groups[0]["lr"] <= 0.01  # the live optimizer too
+    clf.fit(X, y)
+    assert clf.get_params()["lr"] == 0.01
+
+
+def test_a_ctrl_c_while_a_callback_runs_is_not_taken_for_early_stopping():
+    """A Ctrl-C lands between any two instructions, also inside a callback's
+    code; only a callback's own ``raise KeyboardInterrupt`` (EarlyStopping's
+    way to stop) ends training quietly (1 of 40 random interrupts was
+    swallowed before)."""
+    import signal
+
+    from skorch.callbacks import Callback
+
+    from sklearn_mnist import MLPNetClassifier, load_mnist_sample
+
+    class CtrlCInside(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training and len(net.history) == 2:
+                signal.raise_signal(signal.SIGINT)
+                sum(range(1000))  # the interrupt is raised here, not at a raise
+
+    class Stop(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt  # skorch's own way to end training
+
+    X, y = load_mnist_sample(return_X_y=True)
+    X, y = X[::10], y[::10]
+    kw = dict(max_epochs=5, module__hidden_units=(8,), random_state=0)
+    clf = MLPNetClassifier(callbacks=[("c", CtrlCInside())], **kw)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    stopped = MLPNetClassifier(callbacks=[("s", Stop())], **kw).fit(X, y)
+    assert stopped.n_iter_ == 2

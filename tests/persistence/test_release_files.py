@@ -1,6 +1,6 @@
 """Model files written by an earlier release still load and predict the same.
 
-``tests/data/*.skmnist`` were written by the code before the one-fit-path
+``tests/persistence/data/*.skmnist`` were written by the code before the one-fit-path
 refactor (``release_models.json`` says which commit) with the predictions
 they made then; the current code must read them and agree.
 """
