@@ -305,7 +305,8 @@ def test_a_failed_export_leaves_the_existing_file(mlp_pipe, tmp_path):
 
 def test_missing_onnx_gives_the_pip_command(mlp_pipe, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxscript", None)  # import fails
-    with pytest.raises(ImportError, match=r"pip install 'sklearn-mnist\[onnx\]'"):
+    # the package is not on PyPI: the message says what works from a checkout
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[onnx\]'"):
         export_onnx(mlp_pipe, tmp_path / "x.onnx")
 
 
