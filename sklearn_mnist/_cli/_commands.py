@@ -124,7 +124,9 @@ def _evaluate(args):
     from ..metrics import describe_estimator
 
     model = _io.read_model(args)  # input problems (exit 4) before the output's
-    out = _io.check_output(args.output, args.overwrite, folder=True)
+    out = _io.check_output(
+        args.output, args.overwrite, folder=True, inputs=[args.model_file]
+    )
     reason = _io.attack_refusal(model)
     reject = hasattr(model, "predict_reject") and hasattr(model, "threshold_")
     # loading, then write_report's stages: evaluating, (attack, curve), (reject)
@@ -170,7 +172,9 @@ def _attack(args):
         raise CLIError(
             f"cannot attack the model in {args.model_file}: {reason}", EXIT_MODEL
         )
-    out = _io.check_output(args.output, args.overwrite, folder=True)
+    out = _io.check_output(
+        args.output, args.overwrite, folder=True, inputs=[args.model_file]
+    )
     attack = "fgsm" if args.n_iter == 1 else "pgd"
     with _progress(args, 4, "attack") as progress:
         progress(f"loading the {args.data} test data")

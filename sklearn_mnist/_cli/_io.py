@@ -3,6 +3,7 @@
 import contextlib
 import os
 import pathlib
+import stat
 import sys
 
 from ._args import EXIT_DATA, EXIT_MODEL, EXIT_OUTPUT, CLIError
@@ -132,7 +133,7 @@ def load_data(args, subset):
 _PSEUDO = ("/proc", "/sys", "/dev")
 
 
-def check_output(path, overwrite, *, folder):
+def check_output(path, overwrite, *, folder, inputs=()):
     """Stop before any work (exit code 5) if the output ``path`` cannot be
     written: it exists (unless ``overwrite``; an empty folder is fine for a
     folder), it is of the other kind, a name in it is too long, the folder it
@@ -152,8 +153,45 @@ def check_output(path, overwrite, *, folder):
                 + "; pass --overwrite to replace it or choose another --output",
                 EXIT_OUTPUT,
             )
+        if folder and overwrite and any(path.iterdir()):
+            _check_replaceable(path, inputs)
     check_writable(path)
     return path
+
+
+#: Files one of the commands writes in a report folder: --overwrite replaces
+#: only a folder that holds one (a previous report), never other files.
+_REPORT_MARKERS = ("report.json", "attack.json", "adversarial.npy")
+
+
+def _check_replaceable(path, inputs):
+    """--overwrite replaces a whole folder: only a previous report folder,
+    not the current folder, home or a folder above them, nor one holding an
+    input of the command (exit 5, before any work)."""
+    real = path.resolve()
+    for place in (pathlib.Path.cwd(), pathlib.Path.home()):
+        place = place.resolve()
+        if real == place or real in place.parents:
+            raise CLIError(
+                f"--overwrite would replace {path}, which is or holds {place}; "
+                "choose another --output",
+                EXIT_OUTPUT,
+            )
+    for name in inputs:
+        if real in pathlib.Path(name).resolve().parents:
+            raise CLIError(
+                f"--overwrite would replace {path}, which holds the input {name}; "
+                "choose another --output",
+                EXIT_OUTPUT,
+            )
+    if not any((path / marker).exists() for marker in _REPORT_MARKERS):
+        shown = ", ".join(sorted(p.name for p in path.iterdir())[:5])
+        raise CLIError(
+            f"output folder {path} holds files that are not a previous report "
+            f"({shown}); --overwrite replaces only a report folder: choose "
+            "another --output",
+            EXIT_OUTPUT,
+        )
 
 
 def _exists(path):
@@ -334,6 +372,11 @@ def read_model(args):
         raise CLIError(f"model file not found: {path}", EXIT_MODEL)
     if path.is_dir():
         raise CLIError(f"model file {path} is a folder", EXIT_MODEL)
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read
+        raise CLIError(
+            f"model file {path} is not a regular file (a FIFO, device or socket)",
+            EXIT_MODEL,
+        )
     try:
         kind = _sniff(path)
     except OSError as exc:

@@ -398,6 +398,8 @@ def test_existing_output_is_not_replaced(
     kept = out if command == "fit" else out / "keep.txt"
     assert kept.read_text() == "keep me"
     if command in ("attack", "fit"):
+        if command == "attack":  # --overwrite replaces a previous report only
+            (out / "adversarial.npy").write_text("old")
         assert main([*argv, "--overwrite"]) == 0
         written = out if command == "fit" else out / "adversarial.npy"
         assert written.stat().st_size > 1000

@@ -201,6 +201,7 @@ def test_overwrite_leaves_no_stale_file(capsys, tmp_path, lr_file):
 
 def test_attack_overwrite_replaces_the_folder(capsys, tmp_path, mlp_file):
     (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "adversarial.npy").write_text("old")  # a previous attack
     (tmp_path / "a" / "stale.npy").write_text("old")
     assert main(["attack", str(mlp_file), "--output", "a", "--overwrite"]) == 0
     assert sorted(os.listdir(tmp_path / "a")) == [
@@ -208,6 +209,40 @@ def test_attack_overwrite_replaces_the_folder(capsys, tmp_path, mlp_file):
         "predictions_adversarial.npy", "predictions_clean.npy",
     ]  # fmt: skip
     assert os.listdir(tmp_path) == ["a"]
+
+
+def test_overwrite_never_replaces_a_folder_that_is_not_a_report(
+    one_line_error, capsys, tmp_path, mlp_file, no_work
+):
+    """--overwrite replaced the whole folder: the model evaluated in it, a
+    user's notes, the current folder."""
+    import shutil
+
+    out = tmp_path / "out"
+    out.mkdir()
+    model = out / "model.skmnist"
+    shutil.copy(mlp_file, model)
+    (out / "report.json").write_text("{}")  # even beside an old report
+    argv = ["evaluate", str(model), "--output", "out", "--overwrite"]
+    assert main(argv) == 5
+    assert "holds the input" in one_line_error(capsys) and model.exists()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    assert main(["attack", str(mlp_file), "--output", "notes", "--overwrite"]) == 5
+    assert "not a previous report" in one_line_error(capsys)
+    assert (notes / "notes.txt").read_text() == "mine"
+    assert main(["attack", str(mlp_file), "--output", ".", "--overwrite"]) == 5
+    assert "choose another --output" in one_line_error(capsys)
+
+
+def test_a_fifo_as_model_file_is_refused_without_blocking(
+    one_line_error, capsys, tmp_path
+):
+    fifo = tmp_path / "model.skmnist"
+    os.mkfifo(fifo)
+    assert main(["evaluate", str(fifo), "--output", "r"]) == 4
+    assert "not a regular file" in one_line_error(capsys)
 
 
 # ------------------------------------------------------------------ Ctrl-C
