@@ -228,7 +228,7 @@ class _Rebuilder:
     def __init__(self, members, n_nets, device, limits=None):
         self.members, self.n_nets, self.device = members, n_nets, device
         self.limits = Limits() if limits is None else limits
-        self.done, self.building = {}, set()
+        self.done, self.building, self.indices = {}, set(), set()
 
     def net(self, state):
         key = id(state)
@@ -240,6 +240,12 @@ class _Rebuilder:
         index = getattr(state, "index", None)
         weights = None
         if isinstance(index, int):
+            if index in self.indices:  # each copy would be a network of its own
+                raise ValueError(
+                    f"two classifiers in the file name the same weights "
+                    f"{weights_member(index)}; a model file built by save() never does"
+                )
+            self.indices.add(index)
             weights = self.members.get(weights_member(index))
         cls = getattr(state, "estimator_class", None)
         check_net_state(state, weights, self.resolve, self.limits)

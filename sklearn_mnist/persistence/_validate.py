@@ -324,11 +324,21 @@ def _check_module_arguments(name, net):
             )
 
 
-def _header(data):
-    """The safetensors header: ``{name: {"dtype", "shape", ...}}``."""
+def _header(data, n_tensors=None):
+    """The safetensors header: ``{name: {"dtype", "shape", ...}}``; with
+    ``n_tensors``, refused unparsed when it is longer than that many entries
+    can be (a header of a million bogus entries cost 1.5 GB to parse)."""
     if not isinstance(data, bytes) or len(data) < 8:
         raise ValueError("the weights are not a valid safetensors file")
     (size,) = struct.unpack("<Q", data[:8])
+    limit = _MAX_HEADER
+    if n_tensors is not None:  # about 100 bytes an entry; 64 KiB of slack
+        limit = min(limit, 65536 + 1024 * n_tensors)
+    if size > limit:
+        raise ValueError(
+            "the weights' safetensors header is longer than the network's "
+            f"tensors can need ({size:,} bytes for {n_tensors} tensors)"
+        )
     if size > min(len(data) - 8, _MAX_HEADER):
         raise ValueError("the weights are not a valid safetensors file (header size)")
     try:
@@ -399,8 +409,8 @@ def _check_network(name, net, weights, limits):
             f"than the limit max_params={limits.params:,}; if you trust the file, "
             f"pass load(path, max_params={count})"
         )
-    header = _header(weights)
     expected = {f"module.{k}": v for k, v in module.state_dict().items()}
+    header = _header(weights, n_tensors=len(expected))
     declared = {k: v for k, v in header.items() if k.startswith("module.")}
     missing, unexpected = expected.keys() - declared, declared.keys() - expected
     if missing or unexpected:

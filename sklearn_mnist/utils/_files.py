@@ -4,6 +4,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import stat
 
 __all__ = ["atomic_folder", "atomic_write", "open_temp_beside"]
 
@@ -43,9 +44,20 @@ def atomic_write(path):
 
     It is a temporary file in the same folder, flushed to disk and renamed over
     ``path`` only if the block succeeds; on any error it is removed and
-    ``path`` is left as it was.
+    ``path`` is left as it was. An existing ``path`` that is not a regular
+    file (``/dev/null``, a FIFO, a folder) is refused: renaming over it would
+    replace a device node as root.
     """
     path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ValueError(
+            f"{path} exists and is not a regular file (a device, FIFO or "
+            "folder): refusing to replace it"
+        )
     tmp, fd = open_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as out:

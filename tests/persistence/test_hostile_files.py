@@ -499,3 +499,49 @@ def test_history_of_older_files_still_loads(mlp_file, tmp_path, data):
     a, b = load(older), load(mlp_file)
     assert len(a.history_) == len(b.history_) == 1
     assert np.array_equal(a.predict(X), b.predict(X))
+
+
+def test_one_weights_member_is_one_network(tmp_path):
+    """Entries sharing a weights member (30 copies of one MLP from a 23 MB
+    file took +745 MiB) are refused; a model holding one classifier twice
+    still round-trips."""
+    import json
+    import zipfile
+
+    from sklearn.ensemble import VotingClassifier
+
+    from sklearn_mnist import MLPNetClassifier, load, load_mnist_sample, save
+
+    X, y = load_mnist_sample(return_X_y=True)
+    X, y = X[::25], y[::25]
+    mlp = MLPNetClassifier(max_epochs=1, module__hidden_units=(8,), random_state=0)
+    twice = VotingClassifier([("a", mlp), ("b", mlp)]).fit(X, y)
+    path = save(twice, tmp_path / "twice.skmnist")
+    assert load(path).predict(X[:3]).shape == (3,)
+    single = save(mlp.fit(X, y), tmp_path / "one.skmnist")
+    with zipfile.ZipFile(single) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    skeleton = [n for n in members if n.endswith(".skops")][0]
+    with zipfile.ZipFile(io.BytesIO(members[skeleton])) as inner:
+        parts = {n: inner.read(n) for n in inner.namelist()}
+    schema = json.loads(parts["schema.json"])
+    parts["schema.json"] = json.dumps(
+        {
+            "__class__": "list",
+            "__module__": "builtins",
+            "__loader__": "ListNode",
+            "content": [schema, schema],
+            "is_safe": True,
+        }  # fmt: skip
+    ).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as inner:
+        for name, data in parts.items():
+            inner.writestr(name, data)
+    members[skeleton] = buffer.getvalue()
+    forged = tmp_path / "copies.skmnist"
+    with zipfile.ZipFile(forged, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="same weights|schema|not a valid"):
+        load(forged)

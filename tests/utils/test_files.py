@@ -61,3 +61,19 @@ def test_a_name_of_255_bytes_gets_a_temporary_name_that_fits(tmp_path, write):
     with write(target):
         pass
     assert os.listdir(tmp_path) == [target.name]
+
+
+def test_atomic_write_never_replaces_a_device_or_fifo(tmp_path):
+    """save(model, "/dev/null") as root renamed a zip over the device node."""
+    import os
+
+    from sklearn_mnist.utils import atomic_write
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path, "/dev/null"):
+        with pytest.raises(ValueError, match="not a regular file"):
+            with atomic_write(target) as out:
+                out.write(b"x")
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    assert sorted(os.listdir(tmp_path)) == ["fifo"]
