@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["NetState", "net_state", "net_weights", "build_net"]
 
 # Set by skorch's initialize() (or per fit) and rebuilt when loading.
-_SKORCH_MANAGED = {
+SKORCH_MANAGED = {
     "callbacks_",
     "initialized_",
     "virtual_params_",
@@ -71,7 +71,7 @@ def _is_fitted(net):
 
 def fitted_attributes(net):
     """The fitted attributes the model file stores (torch objects excluded)."""
-    skip = _SKORCH_MANAGED | net.component_attributes()
+    skip = SKORCH_MANAGED | net.component_attributes()
     return {
         key: value
         for key, value in vars(net).items()

@@ -41,6 +41,7 @@ from ..neural_net import (
     pretrained_weights_off,
 )
 from ._budget import MAX_IMAGE_VALUES
+from ._nets import SKORCH_MANAGED
 
 __all__ = [
     "MAX_LOOPS",
@@ -58,19 +59,7 @@ MAX_LAYERS = 1000
 #: Device types a machine can have.
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 #: Set by skorch's ``initialize`` or by loading, never read from a file.
-_REBUILT = {
-    "callbacks_",
-    "initialized_",
-    "virtual_params_",
-    "prefixes_",
-    "cuda_dependent_attributes_",
-    "init_context_",
-    "history_",
-    "device_",
-    "module_",
-    "criterion_",
-    "optimizer_",
-}
+_REBUILT = SKORCH_MANAGED | {"module_", "criterion_", "optimizer_"}
 #: What ``predict`` reads; every fit sets them.
 _REQUIRED = (
     "label_encoder_",
