@@ -7,6 +7,19 @@ import sys
 import numpy as np
 import pytest
 
+# The suite runs torch on one thread. Many tests compare two fits or two
+# predictions bit for bit; the package's thread count follows the cores other
+# processes leave free (utils.rebalance), and another count sums floats in
+# another order. One thread is a count the user chose (never adapted), the same
+# on a quiet or a busy CI machine, and it never waits for a descheduled thread.
+# Tests of the adaptation set their own count; fresh interpreters have torch's.
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    pass
+else:
+    torch.set_num_threads(1)
+
 SHARED_MNIST = (
     pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 )

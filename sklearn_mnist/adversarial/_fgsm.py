@@ -12,7 +12,12 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import Interval, StrOptions
 from ..neural_net import BaseImageClassifier, batch_norm_frozen
-from ..utils import flat_for_container, same_feature_names_out
+from ..utils import (
+    flat_for_container,
+    rebalance,
+    same_feature_names_out,
+    thread_budget,
+)
 from ._attack import attack_tensor, default_step, kl_from
 from ._range import attack_range, check_clip_values
 
@@ -240,19 +245,21 @@ class FGSMPerturber(TransformerMixin, BaseEstimator):
         else:
             generator.seed()
         out = np.empty(X.shape, dtype=np.float32)
-        for start in range(0, len(X), self.batch_size):
-            x0 = torch.from_numpy(
-                np.asarray(X[start : start + self.batch_size], dtype=np.float32)
-            ).to(clf.device_)
-            if labels is None:
-                with torch.no_grad():
-                    target = logits_fn(x0).argmax(dim=1)
-            else:
-                target = torch.as_tensor(
-                    labels[start : start + self.batch_size], device=clf.device_
+        with thread_budget():
+            for start in range(0, len(X), self.batch_size):
+                rebalance()  # fewer threads while other processes keep cores busy
+                stop = start + self.batch_size
+                x0 = torch.from_numpy(np.asarray(X[start:stop], dtype=np.float32))
+                x0 = x0.to(clf.device_)
+                if labels is None:
+                    with torch.no_grad():
+                        target = logits_fn(x0).argmax(dim=1)
+                else:
+                    target = torch.as_tensor(labels[start:stop], device=clf.device_)
+                x_adv = attack_tensor(
+                    logits_fn, x0, target, generator=generator, **params
                 )
-            x_adv = attack_tensor(logits_fn, x0, target, generator=generator, **params)
-            out[start : start + len(x0)] = x_adv.cpu().numpy()
+                out[start:stop] = x_adv.cpu().numpy()
         return out
 
     def transform_batch(self, net, X, y, *, random_state=None):

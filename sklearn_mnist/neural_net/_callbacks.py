@@ -5,7 +5,6 @@ import math
 import numbers
 
 import numpy as np
-import torch
 from skorch.callbacks import (
     Callback,
     EarlyStopping,
@@ -15,7 +14,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
-from ..utils import fit_threads, in_worker_pool
+from ..utils import rebalance
 from ._finite import FiniteLoss
 
 __all__ = [
@@ -159,20 +158,18 @@ class OneCycle(Callback):
 
 
 class ThreadShare(Callback):
-    """Take this fit's current share of the cores before every training batch.
+    """Give torch the thread count this fit should have before every batch.
 
-    In joblib's loky workers several fits run at once and start or finish at
-    different times; each batch re-reads ``fit_threads()`` so a fit left
-    alone takes the cores its finished siblings gave back. Elsewhere it does
-    nothing. The count found before fit is restored after it
-    (``thread_budget`` around ``fit``).
+    :func:`~sklearn_mnist.utils.rebalance`: in joblib's loky workers several
+    fits run at once and start or finish at different times, so a fit left
+    alone takes the cores its finished siblings gave back; and while other
+    processes keep cores busy, a fit uses only the free ones instead of
+    spinning at every barrier for a thread the kernel descheduled. The count
+    found before fit is restored after it (``thread_budget`` around ``fit``).
     """
 
     def on_batch_begin(self, net, training=False, **kwargs):
-        if training and in_worker_pool():
-            n_threads = fit_threads()
-            if n_threads is not None and n_threads != torch.get_num_threads():
-                torch.set_num_threads(n_threads)
+        rebalance()
 
 
 _RAISE = dis.opmap["RAISE_VARARGS"]

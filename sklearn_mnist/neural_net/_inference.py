@@ -1,9 +1,9 @@
 """Prediction and export: what a fitted classifier answers, and its weights out.
 
 Every entry point validates ``X`` against what ``fit`` saw (layout, feature
-count, names, pixel scale), runs in the thread budget of its worker, and goes
-through skorch's ``forward_iter`` / ``infer`` (pixels standardised there), so
-the numbers are those the training loss saw.
+count, names, pixel scale), runs in its thread budget (re-checked per batch),
+and goes through skorch's ``forward_iter`` / ``infer`` (pixels standardised
+there), so the numbers are those the training loss saw.
 """
 
 import numpy as np
@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import state_tensors, thread_budget
+from ..utils import rebalance, state_tensors, thread_budget
 
 __all__ = ["InferenceMixin"]
 
@@ -50,6 +50,13 @@ class InferenceMixin:
                 [out.float().numpy() for out in self.forward_iter(X, training=False)]
             )
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+    def evaluation_step(self, batch, training=False):
+        """skorch's step of ``forward_iter``, with the thread count for this
+        batch (:func:`~sklearn_mnist.utils.rebalance`: fewer threads while
+        other processes keep cores busy)."""
+        rebalance()
+        return super().evaluation_step(batch, training=training)
 
     def torch_logits(self, x):
         """Logits for a float tensor ``x`` in the units and layout ``predict`` takes.

@@ -13,8 +13,10 @@ from .._compat import Interval
 from ..utils import (
     flat_for_container,
     image_layout,
+    rebalance,
     same_feature_names_out,
     sample_shape,
+    thread_budget,
     to_channels_first,
     validate_images,
 )
@@ -247,14 +249,18 @@ class BaseAugmenter(TransformerMixin, BaseEstimator):
         params = self._draw(len(X), *self.image_shape_[1:], rng)
         out = torch.empty_like(src)
         # Chunk by chunk, so the float copy, the sampling grid and the result of
-        # each chunk stay in cache; one conversion back per chunk.
-        for i in range(0, len(X), _CHUNK):
-            chunk = src[i : i + _CHUNK].to(work)
-            part = None if params is None else params[i : i + _CHUNK]
-            res = self._warp(chunk, part, rng)
-            if X.dtype.kind in "ui":
-                res.round_()
-            out[i : i + _CHUNK] = res.clamp_(*self._range(chunk))
+        # each chunk stay in cache; one conversion back per chunk. Each chunk
+        # takes the thread count it should have now (fewer threads while other
+        # processes keep cores busy).
+        with thread_budget():
+            for i in range(0, len(X), _CHUNK):
+                rebalance()
+                chunk = src[i : i + _CHUNK].to(work)
+                part = None if params is None else params[i : i + _CHUNK]
+                res = self._warp(chunk, part, rng)
+                if X.dtype.kind in "ui":
+                    res.round_()
+                out[i : i + _CHUNK] = res.clamp_(*self._range(chunk))
         out = out.numpy()
         if layout == "hwc":  # back to the caller's channels-last layout
             return np.ascontiguousarray(np.moveaxis(out, 1, -1))

@@ -11,6 +11,7 @@ from ._parallel import (
     dask_worker_slot,
     fit_threads,
     in_worker_pool,
+    rebalance,
     round_robin_device,
     thread_budget,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "flat_for_container",
     "image_layout",
     "in_worker_pool",
+    "rebalance",
     "open_temp_beside",
     "infer_clip_range",
     "infer_image_shape",

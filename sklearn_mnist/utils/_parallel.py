@@ -13,6 +13,11 @@ torch fits on 2 cores run 0.6x as fast as one after the other (measured, see
   fits on 2 workers ran on 1 of 2 cores: n_jobs=2 was 0.89x n_jobs=1).
   Fits announce themselves with a file named by their pid in a folder named
   by the parent's pid (stale files of dead processes are ignored).
+
+That share, or torch's own count for a lone fit, is a ceiling: while other
+processes keep cores busy, every batch of a fit, a prediction, an augmentation
+or an attack runs on the cores they leave free (:func:`rebalance`,
+``_contention.FreeCores``), unless the user chose the count.
 """
 
 import contextlib
@@ -21,14 +26,18 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 
 import torch
+
+from ._contention import FreeCores, adaptation_switched_off, threads_for
 
 __all__ = [
     "announce_fit",
     "dask_worker_slot",
     "fit_threads",
     "in_worker_pool",
+    "rebalance",
     "round_robin_device",
     "thread_budget",
 ]
@@ -226,22 +235,88 @@ def in_worker_pool():
     return _pool_folder() is not None
 
 
+def _adaptable(previous, share):
+    """May this block's thread count follow the free cores?
+
+    Not when ``SKLEARN_MNIST_ADAPTIVE_THREADS`` switches it off, nor when the
+    user chose the count: ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (in a loky
+    worker: set in the parent or as joblib's ``inner_max_num_threads``), or
+    ``torch.set_num_threads`` / threadpoolctl (torch's count differs from the
+    one it had when this package was imported). A Dask worker's or loky
+    worker's share is this package's own choice and adapts.
+    """
+    if adaptation_switched_off():
+        return False
+    if share is not None:
+        return _pool_folder() is None or _user_thread_limit(os.getppid()) is None
+    if any(os.environ.get(var) for var in _THREAD_VARS):
+        return False
+    return previous == _IMPORT_THREADS
+
+
+_IMPORT_THREADS = torch.get_num_threads()
+_FREE_CORES = FreeCores()
+_SCOPE = threading.local()  # the outermost thread_budget block of each thread
+
+
+class _Scope:
+    __slots__ = ("ceiling", "adaptive", "pool")
+
+    def __init__(self, ceiling, adaptive, pool):
+        self.ceiling, self.adaptive, self.pool = ceiling, adaptive, pool
+
+
+def rebalance():
+    """Give torch the thread count this block should have now; returns it.
+
+    Called before every training, validation and prediction batch and every
+    chunk of augmentation or attack: the ceiling is the block's budget (in a
+    loky worker re-read here, so a fit left alone takes the cores its siblings
+    gave back), lowered to the cores other processes left free when the block
+    adapts (the busy time of this process's CPUs minus its own CPU time, a new
+    reading at most every 0.2 s). Outside a :func:`thread_budget` block it does
+    nothing.
+    """
+    scope = getattr(_SCOPE, "scope", None)
+    if scope is None:
+        return torch.get_num_threads()
+    ceiling = scope.ceiling
+    if scope.pool:
+        ceiling = fit_threads() or ceiling
+    n_threads = threads_for(_FREE_CORES() if scope.adaptive else None, ceiling)
+    if n_threads != torch.get_num_threads():
+        torch.set_num_threads(n_threads)
+    return n_threads
+
+
 @contextlib.contextmanager
 def thread_budget(n_threads=None):
-    """Run the block with ``torch.set_num_threads(n_threads)``, then restore
-    the thread count the block found (also when the block changed it).
+    """Run the block with the thread count it should have, then restore the
+    count the block found (also when the block changed it).
 
-    ``n_threads=None`` uses :func:`fit_threads` (and sets nothing outside Dask
-    and loky workers).
+    ``n_threads`` fixes the count. ``None`` (what every fit, prediction,
+    augmentation and attack uses) takes :func:`fit_threads` in a Dask or loky
+    worker, torch's current count elsewhere, and lowers it while other
+    processes keep cores busy (:func:`rebalance`, re-checked per batch), unless
+    the user chose the count (``torch.set_num_threads`` to another count than
+    torch had when this package was imported, threadpoolctl's limits,
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``) or set
+    ``SKLEARN_MNIST_ADAPTIVE_THREADS=0``. A block inside another one (a
+    prediction inside a fit) leaves the count to the outer block.
     """
-    if n_threads is None:
-        n_threads = fit_threads()
+    if n_threads is None and getattr(_SCOPE, "scope", None) is not None:
+        yield rebalance()
+        return
     previous = torch.get_num_threads()
-    if n_threads is not None and n_threads != previous:
-        torch.set_num_threads(n_threads)
+    share = fit_threads() if n_threads is None else None
+    ceiling = n_threads or share or previous
+    adaptive = n_threads is None and _adaptable(previous, share)
+    outer = getattr(_SCOPE, "scope", None)
+    _SCOPE.scope = _Scope(ceiling, adaptive, pool=in_worker_pool() and not n_threads)
     try:
-        yield torch.get_num_threads()
+        yield rebalance()
     finally:
+        _SCOPE.scope = outer
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
 

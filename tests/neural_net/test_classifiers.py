@@ -263,13 +263,16 @@ def test_pipeline_grid_search_parallel_equals_serial(data):
 
 def test_training_takes_the_current_share(monkeypatch, data):
     """The share is re-read at every training batch and restored after fit."""
-    from sklearn_mnist.neural_net import _base, _callbacks
+    from sklearn_mnist.neural_net import _base
+    from sklearn_mnist.utils import _parallel
 
     X_tr, _, y_tr, _ = data
-    shares = iter([1, 1, 2, 2, 2, 2, 2, 2, 2, 2] + [2] * 100)
+    # the fit's budget and its first reading, then one share per batch
+    shares = iter([1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2] + [2] * 100)
     seen = []
-    monkeypatch.setattr(_callbacks, "in_worker_pool", lambda: True)
-    monkeypatch.setattr(_callbacks, "fit_threads", lambda: next(shares))
+    monkeypatch.setenv("SKLEARN_MNIST_ADAPTIVE_THREADS", "0")  # shares only
+    monkeypatch.setattr(_parallel, "in_worker_pool", lambda: True)
+    monkeypatch.setattr(_parallel, "fit_threads", lambda: next(shares))
     monkeypatch.setattr(
         _base.BaseImageClassifier,
         "train_step_single",

@@ -1,0 +1,271 @@
+"""Threads under CPU contention: fewer threads while other processes keep
+cores busy, the full count back when they stop, nothing changed for a user
+who chose the count."""
+
+import os
+import textwrap
+import time
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+from sklearn_mnist.utils import _contention, _parallel, rebalance, thread_budget
+from sklearn_mnist.utils._contention import MIN_WINDOW, FreeCores, threads_for
+
+
+class FakeSystem:
+    """Scripted readings: CPUs, others' busy seconds, own seconds, a clock."""
+
+    def __init__(self, n_cpus=2):
+        self.n_cpus, self.now, self.others, self.own = n_cpus, 0.0, 0.0, 0.0
+        self.readable = True
+
+    def read(self):
+        if not self.readable:
+            return None
+        return self.n_cpus, self.others + self.own
+
+    def advance(self, seconds, others_cores, own_cores=1.0):
+        self.now += seconds
+        self.others += seconds * others_cores
+        self.own += seconds * own_cores
+
+    def monitor(self):
+        return FreeCores(read=self.read, own=lambda: self.own, clock=lambda: self.now)
+
+
+def test_free_cores_are_the_cpus_others_leave():
+    system = FakeSystem(n_cpus=4)
+    free = system.monitor()
+    assert free() is None  # one reading: nothing to compare yet
+    system.advance(1.0, others_cores=1.5, own_cores=2.0)
+    assert free() == pytest.approx(2.5)  # own CPU time is not the others'
+    system.advance(MIN_WINDOW / 2, others_cores=4.0)
+    assert free() == pytest.approx(2.5)  # too soon for a new reading: cached
+    system.advance(MIN_WINDOW, others_cores=4.0)
+    assert free() == pytest.approx(0.0)  # the window since the last reading
+    system.advance(1.0, others_cores=0.0)
+    assert free() == pytest.approx(4.0)
+
+
+def test_free_cores_unknown_when_the_system_cannot_be_read():
+    system = FakeSystem()
+    free = system.monitor()
+    system.readable = False
+    system.advance(1.0, others_cores=1.0)
+    assert free() is None
+    system.readable = True
+    system.advance(1.0, others_cores=1.0)
+    assert free() is None  # a fresh start
+    system.advance(1.0, others_cores=1.0)
+    assert free() == pytest.approx(1.0)
+
+
+def test_the_real_system_reading():
+    """psutil's per-CPU times of this process's CPUs: a core or more of
+    busy time grows as this process spins (no privileges needed)."""
+    reading = _contention._system_busy()
+    assert reading is not None
+    n_cpus, busy = reading
+    assert n_cpus == _parallel._cpu_count() and busy > 0
+    free = FreeCores()
+    x = torch.randn(128, 128)
+
+
+    start = time.monotonic()
+    while time.monotonic() - start < 2 * MIN_WINDOW:
+        x @ x
+    assert 0.0 <= free() <= n_cpus
+
+
+@given(
+    free=st.one_of(st.none(), st.floats(0, 256)),
+    ceiling=st.integers(1, 256),
+)
+def test_threads_for_stays_between_one_and_the_ceiling(free, ceiling):
+    n = threads_for(free, ceiling)
+    assert 1 <= n <= ceiling
+    if free is None:
+        assert n == ceiling
+    else:
+        assert n == min(ceiling, max(1, round(free + 1e-9)))
+        assert threads_for(free + 1, ceiling) >= n  # more free cores, never fewer
+
+
+@pytest.fixture
+def default_threads(monkeypatch):
+    """torch's count as the package found it at import (the suite may run
+    with another one), no thread variables, adaptation on."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", _contention.ENV_VAR):
+        monkeypatch.delenv(var, raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(2, _parallel._IMPORT_THREADS))
+    monkeypatch.setattr(_parallel, "_IMPORT_THREADS", torch.get_num_threads())
+    yield torch.get_num_threads()
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    """The free cores ``rebalance`` sees, set by the test."""
+    free = {"cores": None}
+    monkeypatch.setattr(_parallel, "_FREE_CORES", lambda: free["cores"])
+    return free
+
+
+def test_the_count_follows_the_free_cores_and_is_restored(default_threads, scripted):
+    full = default_threads
+    scripted["cores"] = 0.6
+    with thread_budget() as n:
+        assert n == torch.get_num_threads() == 1
+        scripted["cores"] = full - 0.2  # the others stopped
+        assert rebalance() == torch.get_num_threads() == full
+        scripted["cores"] = 1.4
+        assert rebalance() == 1
+        with thread_budget() as inner:  # a prediction inside a fit
+            assert inner == 1
+            scripted["cores"] = None  # cannot tell: the full count
+            assert rebalance() == full
+        assert torch.get_num_threads() == full  # the inner block left it
+    assert torch.get_num_threads() == full
+    assert rebalance() == full  # outside a block: nothing to do
+
+
+@pytest.mark.parametrize(
+    "user", ["set_num_threads", "OMP_NUM_THREADS", "threadpoolctl", "switched off"]
+)
+def test_a_count_the_user_chose_is_left_alone(
+    default_threads, scripted, user, monkeypatch
+):
+    scripted["cores"] = 0.5  # a busy machine
+    chosen = default_threads
+    if user == "set_num_threads":
+        chosen = default_threads + 1
+        torch.set_num_threads(chosen)
+    elif user == "OMP_NUM_THREADS":
+        monkeypatch.setenv("OMP_NUM_THREADS", str(chosen))
+    elif user == "switched off":
+        for value in ("0", "off", "False", " no "):
+            monkeypatch.setenv(_contention.ENV_VAR, value)
+            with thread_budget() as n:
+                assert n == rebalance() == chosen
+        return
+    limits = None
+    if user == "threadpoolctl":
+        limits = threadpool_limits(default_threads + 1, user_api="openmp")
+    try:
+        chosen = torch.get_num_threads()
+        with thread_budget() as n:
+            assert n == rebalance() == chosen
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+
+
+def test_an_explicit_count_is_fixed(default_threads, scripted):
+    scripted["cores"] = 0.5
+    with thread_budget(default_threads) as n:
+        assert n == rebalance() == default_threads
+
+
+def test_training_prediction_augmentation_and_attacks_rebalance(
+    default_threads, scripted, monkeypatch, sample_split
+):
+    """Every batch asks: the count set while the work runs follows the free
+    cores, and the count found before is back after."""
+    from sklearn_mnist import CNNClassifier, FGSMPerturber, RandomAffineAugmenter
+
+    X_tr, y_tr, X_te, _ = sample_split
+    seen = []
+    calls = iter(range(10**6))
+
+    def free():  # busy, quiet, busy...: a flip at every batch
+        return 0.5 if next(calls) % 2 == 0 else float(default_threads)
+
+    monkeypatch.setattr(_parallel, "_FREE_CORES", free)
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    model = CNNClassifier(
+        module__channels=(4, 8), module__hidden_units=16, max_epochs=1,
+        batch_size=32, random_state=0,
+    ).fit(X_tr[::6], y_tr[::6])  # fmt: skip
+    work = {
+        "fit": [],
+        "predict": lambda: model.predict_proba(X_te.repeat(8, axis=0)),  # 4 batches
+        "augment": lambda: RandomAffineAugmenter(random_state=0).fit_transform(
+            X_te.repeat(3, axis=0)  # 3 chunks of 512 or more
+        ),
+        "attack": lambda: FGSMPerturber(model, batch_size=50).fit_transform(X_te[:200]),
+    }
+    fit_seen, seen[:] = list(seen), []
+    for name, run in work.items():
+        if name == "fit":
+            changes = fit_seen
+        else:
+            run()
+            changes, seen[:] = list(seen), []
+        # down, up, down... (and back to the full count after the work)
+        assert len(changes) >= 3 and set(changes) == {1, default_threads}, (
+            name, changes,
+        )  # fmt: skip
+        assert torch.get_num_threads() == default_threads
+
+
+def _two_cpus():
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None
+    return cpus[:2] if len(cpus) >= 2 else None
+
+
+_DROPS_AND_COMES_BACK = """
+import os, subprocess, sys, time
+import torch
+from sklearn_mnist.utils import rebalance, thread_budget
+
+def wait_for(count, seconds=20):
+    x = torch.randn(96, 96)
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        for _ in range(50):
+            x @ x
+        if rebalance() == count:
+            return round(time.monotonic() - start, 2)
+    return None
+
+with thread_budget() as n:
+    full = torch.get_num_threads()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        dropped = wait_for(1)
+    finally:
+        busy.kill()
+        busy.wait()
+    back = wait_for(min(full, 2))
+print(full, dropped, back)
+"""
+
+
+@pytest.mark.skipif(_two_cpus() is None, reason="needs Linux and 2 CPUs or more")
+def test_the_count_drops_under_a_competitor_and_comes_back(fresh_python):
+    """A real competitor: a fresh interpreter on two CPUs (and its threads
+    with it) starts a busy loop on the same CPUs; its thread count drops to 1
+    and comes back to 2 when the loop is killed."""
+    cpus = _two_cpus()
+    code = (
+        f"import os; os.sched_setaffinity(0, {set(cpus)!r})\n"
+        + textwrap.dedent(_DROPS_AND_COMES_BACK)
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", _contention.ENV_VAR)
+    }
+    full, dropped, back = fresh_python(code, env=env, timeout=120).split()
+    assert int(full) >= 2
+    assert dropped != "None", "the thread count never dropped beside a busy loop"
+    assert back != "None", "the thread count never came back after the loop stopped"
