@@ -9,8 +9,10 @@ the previous release did), side by side:
 
 - ``CNNClassifier(random_state=0)`` fitted on the first 10,000 and 60,000
   training images (test accuracy on the 10,000 test images);
-- ``RandomAffineAugmenter(random_state=0).fit_transform`` of 10,000 images;
-- ``predict_proba`` of the 10,000 test images.
+- ``RandomAffineAugmenter(random_state=0).fit_transform`` of the 10,000 test
+  images (median of ``--repeat`` timings of 10 calls);
+- ``predict_proba`` of the 10,000 test images (of a one-epoch CNN; median of
+  ``--repeat`` timings of 3 calls).
 
 Ratios are to the quiet time with adaptation; the issue's targets are 2.2x
 under one background process (a fair share of 2 cores, plus 10%) and 3.3x
@@ -18,6 +20,11 @@ under two.
 
     python benchmarks/bench_contention.py [--sizes 10000,60000] [--repeat 3]
         [--off-up-to 10000] [--competitor-threads 1]
+    python benchmarks/bench_contention.py --quiet-check 15
+
+``--quiet-check``: is anything changed on a quiet machine? ``predict_proba``
+of the 10,000 test images, 3 calls per timing, adaptation on and off in turn,
+with every ``torch.set_num_threads`` call the package makes counted.
 """
 
 import os
@@ -70,6 +77,11 @@ def build_parser():
         "(default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
+        "--quiet-check", type=int, default=0, metavar="K",
+        help="instead: K interleaved rounds of predict_proba on 10,000 images, "
+        "quiet, adaptation on and off, and how often the count was lowered",
+    )  # fmt: skip
+    parser.add_argument(
         "--levels", default="0,1,2",
         help="numbers of background processes (default: %(default)s)",
     )  # fmt: skip
@@ -120,23 +132,29 @@ def main(argv=None):
           f"{args.competitor_threads or 'torch default'}")  # fmt: skip
     warm = CNNClassifier(max_epochs=1, random_state=0).fit(X[:2000], y[:2000])
     warm.predict_proba(X_test[:1000])  # first-call costs out of the timings
+    if args.quiet_check:
+        return quiet_check(warm, X_test, args.quiet_check)
 
     def fit(n):
         model, seconds = timed(CNNClassifier(random_state=0).fit, X[:n], y[:n])
         accuracy = float(np.mean(model.predict(X_test) == y_test))
         return seconds, f"{100 * accuracy:.2f}"
 
-    def repeated(fn):
-        _, seconds = timed(fn, repeat=args.repeat, stat=statistics.median)
+    def repeated(fn, number):
+        # median of --repeat timings, each the mean of ``number`` calls (one
+        # augmentation of 10,000 images takes only about 20 ms quiet)
+        _, seconds = timed(
+            fn, repeat=args.repeat, number=number, stat=statistics.median
+        )
         return seconds, ""
 
     augmenter = RandomAffineAugmenter(random_state=0)
     work = [(f"fit CNNClassifier() on {n:,}", n, lambda n=n: fit(n)) for n in sizes]
     work += [
         ("RandomAffineAugmenter fit_transform 10,000", 0,
-         lambda: repeated(lambda: augmenter.fit_transform(X_test))),
+         lambda: repeated(lambda: augmenter.fit_transform(X_test), 10)),
         ("predict_proba 10,000", 0,
-         lambda: repeated(lambda: warm.predict_proba(X_test))),
+         lambda: repeated(lambda: warm.predict_proba(X_test), 3)),
     ]  # fmt: skip
 
     results = {}  # (name, level, on) -> (seconds, accuracy)
@@ -171,6 +189,33 @@ def main(argv=None):
                 cells += [f"{r[0]:.2f}", ratio]
             cells += [on[1] if on else "-", off[1] if off else "-"]
             print(md_row(*cells))
+
+
+def quiet_check(model, X, rounds):
+    import torch
+
+    real, calls, full = torch.set_num_threads, [], torch.get_num_threads()
+
+    def counted(n):
+        calls.append(n)
+        real(n)
+
+    times = {True: [], False: []}
+    torch.set_num_threads = counted
+    try:
+        for _ in range(rounds):
+            for on in (True, False):
+                adaptation(on)
+                _, seconds = timed(model.predict_proba, X, repeat=1, number=3)
+                times[on].append(seconds)
+    finally:
+        torch.set_num_threads = real
+        adaptation(True)
+    on, off = (statistics.median(times[k]) for k in (True, False))
+    lowered = sum(n < full for n in calls)
+    print(f"quiet predict_proba 10,000, median of {rounds}: on {on:.4f} s, "
+          f"off {off:.4f} s, on / off {on / off:.3f}; set_num_threads calls: "
+          f"{len(calls)}, lowering the count: {lowered}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -74,7 +74,6 @@ def test_the_real_system_reading():
     free = FreeCores()
     x = torch.randn(128, 128)
 
-
     start = time.monotonic()
     while time.monotonic() - start < 2 * MIN_WINDOW:
         x @ x
@@ -256,9 +255,8 @@ def test_the_count_drops_under_a_competitor_and_comes_back(fresh_python):
     with it) starts a busy loop on the same CPUs; its thread count drops to 1
     and comes back to 2 when the loop is killed."""
     cpus = _two_cpus()
-    code = (
-        f"import os; os.sched_setaffinity(0, {set(cpus)!r})\n"
-        + textwrap.dedent(_DROPS_AND_COMES_BACK)
+    code = f"import os; os.sched_setaffinity(0, {set(cpus)!r})\n" + textwrap.dedent(
+        _DROPS_AND_COMES_BACK
     )
     env = {
         k: v
