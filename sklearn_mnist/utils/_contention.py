@@ -94,6 +94,7 @@ class FreeCores:
         self._read, self._own, self._clock = read, own, clock
         self._lock = threading.Lock()
         self._last = None  # (wall, n_cpus, busy, own)
+        self._pid = os.getpid()
         self.free = None
         self.reading()
 
@@ -107,6 +108,8 @@ class FreeCores:
                 return None
             n_cpus, busy = system
             own = self._own()
+            if os.getpid() != self._pid:  # a forked child: its CPU time restarted
+                self._pid, self._last = os.getpid(), None
             last, self._last = self._last, (now, n_cpus, busy, own)
             if last is not None and now > last[0] and n_cpus == last[1]:
                 others = (busy - last[2] - (own - last[3])) / (now - last[0])

@@ -20,17 +20,17 @@ class FakeSystem:
     """Scripted readings: CPUs, others' busy seconds, own seconds, a clock."""
 
     def __init__(self, n_cpus=2):
-        self.n_cpus, self.now, self.others, self.own = n_cpus, 0.0, 0.0, 0.0
+        self.n_cpus, self.now, self.busy, self.own = n_cpus, 0.0, 0.0, 0.0
         self.readable = True
 
     def read(self):
         if not self.readable:
             return None
-        return self.n_cpus, self.others + self.own
+        return self.n_cpus, self.busy
 
     def advance(self, seconds, others_cores, own_cores=1.0):
         self.now += seconds
-        self.others += seconds * others_cores
+        self.busy += seconds * (others_cores + own_cores)
         self.own += seconds * own_cores
 
     def monitor(self):
@@ -62,6 +62,21 @@ def test_free_cores_unknown_when_the_system_cannot_be_read():
     assert free() is None  # a fresh start
     system.advance(1.0, others_cores=1.0)
     assert free() == pytest.approx(1.0)
+
+
+def test_a_forked_child_starts_afresh(monkeypatch):
+    """A child's CPU time starts at zero while the system's goes on: its first
+    window would say the others took everything."""
+    system = FakeSystem()
+    free = system.monitor()
+    system.advance(1.0, others_cores=0.5)
+    assert free() == pytest.approx(1.5)
+    monkeypatch.setattr(_contention.os, "getpid", lambda: -1)
+    system.own = 0.0
+    system.advance(1.0, others_cores=0.5)
+    assert free() == pytest.approx(1.5)  # the last value, not 0
+    system.advance(1.0, others_cores=1.5, own_cores=0.5)
+    assert free() == pytest.approx(0.5)
 
 
 def test_the_real_system_reading():
