@@ -13,6 +13,11 @@ import importlib
 import inspect
 import re
 
+# The halving-search example names scikit-learn's HalvingGridSearchCV, which
+# exists only once this is imported; sphinx-gallery looks it up (to link the
+# example to its API page) also when it does not run the examples.
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+
 project = "sklearn-mnist"
 author = "sklearn-mnist developers"
 copyright = "sklearn-mnist developers"

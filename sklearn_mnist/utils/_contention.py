@@ -17,9 +17,12 @@ threads too), over the wall time since the last reading. What is left of the
 CPUs is what a team of threads can have without waiting for each other.
 """
 
+import functools
 import os
 import threading
 import time
+import warnings
+import weakref
 
 __all__ = ["ENV_VAR", "FreeCores", "adaptation_switched_off", "threads_for"]
 
@@ -30,11 +33,31 @@ ENV_VAR = "SKLEARN_MNIST_ADAPTIVE_THREADS"
 MIN_WINDOW = 0.2
 
 
+_OFF = ("0", "false", "no", "off")
+_ON = ("", "1", "true", "yes", "on")
+
+
 def adaptation_switched_off():
     """True when ``SKLEARN_MNIST_ADAPTIVE_THREADS`` says "0", "false", "no" or
-    "off" (read at every call, so it can be changed while a program runs)."""
-    value = os.environ.get(ENV_VAR, "").strip().lower()
-    return value in ("0", "false", "no", "off")
+    "off" (read at every call, so it can be changed while a program runs); any
+    value but those and "1", "true", "yes", "on" warns once and counts as on."""
+    value = os.environ.get(ENV_VAR, "")
+    if value.strip().lower() in _ON:
+        return False
+    return _switched_off(value)
+
+
+@functools.cache
+def _switched_off(value):
+    if value.strip().lower() in _OFF:
+        return True
+    warnings.warn(
+        f"{ENV_VAR}={value!r} is neither on (1, true, yes, on) nor off (0, false, "
+        "no, off); thread counts keep following the free cores",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return False
 
 
 def threads_for(free, ceiling):
@@ -92,15 +115,29 @@ class FreeCores:
 
     def __init__(self, read=_system_busy, own=time.process_time, clock=time.monotonic):
         self._read, self._own, self._clock = read, own, clock
+        self._forked()
+        self.free = None
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: ref() and ref()._forked())
+        self.reading()
+
+    def _forked(self):
+        # A child's CPU time starts at zero, and a lock another thread held at
+        # the fork would stay held in the child: start afresh.
         self._lock = threading.Lock()
         self._last = None  # (wall, n_cpus, busy, own)
         self._pid = os.getpid()
-        self.free = None
-        self.reading()
 
     def reading(self):
-        """Take a reading now and update :attr:`free` from the previous one."""
-        with self._lock:
+        """Take a reading now and update :attr:`free` from the previous one
+        (or keep the last value while another thread takes one)."""
+        lock = self._lock
+        if not lock.acquire(blocking=False):
+            return self.free
+        try:
+            if os.getpid() != self._pid:  # forked without Python's fork hooks
+                self._last, self._pid = None, os.getpid()
             now = self._clock()
             system = self._read()
             if system is None:
@@ -108,13 +145,13 @@ class FreeCores:
                 return None
             n_cpus, busy = system
             own = self._own()
-            if os.getpid() != self._pid:  # a forked child: its CPU time restarted
-                self._pid, self._last = os.getpid(), None
             last, self._last = self._last, (now, n_cpus, busy, own)
             if last is not None and now > last[0] and n_cpus == last[1]:
                 others = (busy - last[2] - (own - last[3])) / (now - last[0])
                 self.free = min(float(n_cpus), max(0.0, n_cpus - others))
             return self.free
+        finally:
+            lock.release()
 
     def __call__(self):
         last = self._last

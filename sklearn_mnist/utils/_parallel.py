@@ -239,24 +239,55 @@ def _adaptable(previous, share):
     """May this block's thread count follow the free cores?
 
     Not when ``SKLEARN_MNIST_ADAPTIVE_THREADS`` switches it off, nor when the
-    user chose the count: ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (in a loky
-    worker: set in the parent or as joblib's ``inner_max_num_threads``), or
-    ``torch.set_num_threads`` / threadpoolctl (torch's count differs from the
-    one it had when this package was imported). A Dask worker's or loky
-    worker's share is this package's own choice and adapts.
+    user chose the count: ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` in the
+    environment the program started with (in a loky worker: set in the parent
+    or as joblib's ``inner_max_num_threads``), or ``torch.set_num_threads`` /
+    threadpoolctl (torch's count differs from the one it had when this package
+    was imported). A Dask worker's or loky worker's share is this package's
+    own choice and adapts.
     """
     if adaptation_switched_off():
         return False
     if share is not None:
         return _pool_folder() is None or _user_thread_limit(os.getppid()) is None
-    if any(os.environ.get(var) for var in _THREAD_VARS):
-        return False
-    return previous == _IMPORT_THREADS
+    return not _ENV_CHOSE and previous == _IMPORT_THREADS
 
 
+# Read once: torch read them when it started. (Setting them later changes
+# nothing in torch; Dask's LocalCluster writes them into os.environ for its
+# workers, which is not the user's choice for this process.)
+_ENV_CHOSE = any(os.environ.get(var) for var in _THREAD_VARS)
 _IMPORT_THREADS = torch.get_num_threads()
 _FREE_CORES = FreeCores()
 _SCOPE = threading.local()  # the outermost thread_budget block of each thread
+
+
+class _Blocks:
+    """The blocks running now in all threads, and the count one last set.
+
+    torch keeps the last count any thread set and gives it to each thread on
+    that thread's first torch call: a thread started while a block elsewhere
+    runs on fewer threads starts with that count, which is not the user's.
+    """
+
+    lock = threading.Lock()
+    live = 0
+    last_set = None
+
+
+def _set_threads(n_threads):
+    _Blocks.last_set = n_threads
+    torch.set_num_threads(n_threads)
+
+
+def _found_threads():
+    """The count this thread's block starts from and restores: torch's, or the
+    count it had at import where the thread only inherited a count a running
+    block set."""
+    found = torch.get_num_threads()
+    alone = getattr(_SCOPE, "scope", None) is None  # no block of this thread
+    inherited = alone and _Blocks.live and found == _Blocks.last_set
+    return _IMPORT_THREADS if inherited and found != _IMPORT_THREADS else found
 
 
 class _Scope:
@@ -285,7 +316,7 @@ def rebalance():
         ceiling = fit_threads() or ceiling
     n_threads = threads_for(_FREE_CORES() if scope.adaptive else None, ceiling)
     if n_threads != torch.get_num_threads():
-        torch.set_num_threads(n_threads)
+        _set_threads(n_threads)
     return n_threads
 
 
@@ -300,25 +331,29 @@ def thread_budget(n_threads=None):
     processes keep cores busy (:func:`rebalance`, re-checked per batch), unless
     the user chose the count (``torch.set_num_threads`` to another count than
     torch had when this package was imported, threadpoolctl's limits,
-    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``) or set
-    ``SKLEARN_MNIST_ADAPTIVE_THREADS=0``. A block inside another one (a
-    prediction inside a fit) leaves the count to the outer block.
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` in the environment the program
+    started with) or set ``SKLEARN_MNIST_ADAPTIVE_THREADS=0``. A block inside
+    another one (a prediction inside a fit) leaves the count to the outer block.
     """
     if n_threads is None and getattr(_SCOPE, "scope", None) is not None:
         yield rebalance()
         return
-    previous = torch.get_num_threads()
+    previous = _found_threads()
     share = fit_threads() if n_threads is None else None
     ceiling = n_threads or share or previous
     adaptive = n_threads is None and _adaptable(previous, share)
     outer = getattr(_SCOPE, "scope", None)
     _SCOPE.scope = _Scope(ceiling, adaptive, pool=in_worker_pool() and not n_threads)
+    with _Blocks.lock:
+        _Blocks.live += 1
     try:
         yield rebalance()
     finally:
         _SCOPE.scope = outer
+        with _Blocks.lock:
+            _Blocks.live -= 1
         if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
+            _set_threads(previous)
 
 
 def round_robin_device(n_gpus=None):
