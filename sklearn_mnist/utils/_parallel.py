@@ -253,41 +253,43 @@ def _adaptable(previous, share):
     return not _ENV_CHOSE and previous == _IMPORT_THREADS
 
 
-# Read once: torch read them when it started. (Setting them later changes
-# nothing in torch; Dask's LocalCluster writes them into os.environ for its
-# workers, which is not the user's choice for this process.)
-_ENV_CHOSE = any(os.environ.get(var) for var in _THREAD_VARS)
+# torch read the thread variables when the program started. Later changes do
+# nothing in torch (Dask's LocalCluster writes them into os.environ for its
+# workers): they are not the user's choice for this process.
+# /proc/self/environ (Linux) is the environment the program started with.
+_START_ENV = _environ_of("self") or dict(os.environ)
+_ENV_CHOSE = any(_START_ENV.get(var) for var in _THREAD_VARS)
 _IMPORT_THREADS = torch.get_num_threads()
 _FREE_CORES = FreeCores()
-_SCOPE = threading.local()  # the outermost thread_budget block of each thread
-
-
-class _Blocks:
-    """The blocks running now in all threads, and the count one last set.
-
-    torch keeps the last count any thread set and gives it to each thread on
-    that thread's first torch call: a thread started while a block elsewhere
-    runs on fewer threads starts with that count, which is not the user's.
-    """
-
-    lock = threading.Lock()
-    live = 0
-    last_set = None
-
-
-def _set_threads(n_threads):
-    _Blocks.last_set = n_threads
-    torch.set_num_threads(n_threads)
+# Per thread: the outermost thread_budget block (``scope``) and the count the
+# thread had when its last block ended (``ended_with``).
+_SCOPE = threading.local()
+# Counts the package set below torch's count at import, in any thread.
+_LOWERED = set()
 
 
 def _found_threads():
-    """The count this thread's block starts from and restores: torch's, or the
-    count it had at import where the thread only inherited a count a running
-    block set."""
+    """The count a thread's block starts from and restores.
+
+    torch keeps the last count any thread set and gives it to each thread on
+    that thread's first torch call: a thread that first touched torch while a
+    block elsewhere ran on fewer threads starts with that count, which is not
+    the user's. A thread's own count only changes when code in that thread
+    changes it, so a thread that ran a block before has the count it had then
+    or one the user set since; a thread that never did, with a count the
+    package set somewhere, inherited it: it gets torch's count at import.
+    """
     found = torch.get_num_threads()
-    alone = getattr(_SCOPE, "scope", None) is None  # no block of this thread
-    inherited = alone and _Blocks.live and found == _Blocks.last_set
-    return _IMPORT_THREADS if inherited and found != _IMPORT_THREADS else found
+    never_ran_a_block = getattr(_SCOPE, "ended_with", None) is None
+    if found != _IMPORT_THREADS and never_ran_a_block and found in _LOWERED:
+        return _IMPORT_THREADS
+    return found
+
+
+def _set_threads(n_threads):
+    if n_threads < _IMPORT_THREADS:
+        _LOWERED.add(n_threads)
+    torch.set_num_threads(n_threads)
 
 
 class _Scope:
@@ -344,16 +346,13 @@ def thread_budget(n_threads=None):
     adaptive = n_threads is None and _adaptable(previous, share)
     outer = getattr(_SCOPE, "scope", None)
     _SCOPE.scope = _Scope(ceiling, adaptive, pool=in_worker_pool() and not n_threads)
-    with _Blocks.lock:
-        _Blocks.live += 1
     try:
         yield rebalance()
     finally:
         _SCOPE.scope = outer
-        with _Blocks.lock:
-            _Blocks.live -= 1
         if torch.get_num_threads() != previous:
             _set_threads(previous)
+        _SCOPE.ended_with = previous
 
 
 def round_robin_device(n_gpus=None):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 from skimage.transform import resize
@@ -66,6 +66,7 @@ def reference_normalize(grey, size=28, box=20):
 
 
 @settings(max_examples=25, deadline=None)
+@example(index=21, zoom=3.1875, pad=(0, 0, 0, 0))
 @given(
     index=st.integers(0, 4999),
     zoom=st.floats(0.8, 4.0),
@@ -87,7 +88,11 @@ def test_matches_a_plain_scikit_image_reference(sample, index, zoom, pad):
     assert ours.shape == (28, 28)
     assert _aligned_corr(ours, ref) > 0.97
     assert np.abs(_com(ours) - _com(ref)).max() <= 1.0
-    assert np.abs(np.subtract(_bbox(ours > 20), _bbox(ref > 20))).max() <= 1
+    # the ink's extent, up to interpolation: a pixel within 8 grey levels of
+    # the threshold may fall either side of it (found by hypothesis: an edge
+    # column of 20.4 against 19.6, beside a gap, moved the box by 2 pixels)
+    extent = zip(_bbox(ref > 28), _bbox(ours > 20), _bbox(ref > 12), strict=True)
+    assert all(lo - 1 <= n <= hi + 1 for lo, n, hi in extent)
     # the default (Otsu's threshold drops the faintest edge pixels) stays close
     default = DigitNormalizer().transform(picture[None])[0]
     assert _aligned_corr(default, ref) > 0.9

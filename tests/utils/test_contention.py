@@ -273,6 +273,70 @@ def test_a_thread_started_inside_a_lowered_block_is_not_stuck(
     assert seen["after"] == default_threads, seen
 
 
+def test_a_thread_that_inherited_a_lowered_count_adapts_later_too(
+    default_threads, scripted
+):
+    """The same when the thread's own first block starts after the lowered
+    block ended (a thread pool's initializer touched torch meanwhile)."""
+    scripted["cores"] = 0.5
+    started, go, seen = threading.Event(), threading.Event(), {}
+
+    def worker():
+        seen["first"] = torch.get_num_threads()
+        started.set()
+        go.wait(60)
+        with thread_budget() as n:
+            seen["inside"] = n
+        seen["after"] = torch.get_num_threads()
+
+    thread = threading.Thread(target=worker)
+    with thread_budget() as n:
+        assert n == 1
+        thread.start()
+        started.wait(60)
+    scripted["cores"] = float(default_threads)
+    go.set()
+    thread.join(60)
+    assert seen["inside"] == seen["after"] == default_threads, seen
+
+
+def test_a_count_the_user_sets_while_another_block_is_lowered_is_kept(
+    default_threads, scripted
+):
+    """A thread that ran blocks before and then set its own count: the user's
+    choice, even when it equals a count a block elsewhere runs on."""
+    seen = {}
+
+    def worker():
+        with thread_budget():  # the thread's history
+            pass
+        torch.set_num_threads(1)  # the user's choice
+        scripted["cores"] = float(default_threads)
+        with thread_budget() as n:
+            seen["inside"] = (n, rebalance())
+        seen["after"] = torch.get_num_threads()
+
+    scripted["cores"] = 0.5
+    with thread_budget() as n:
+        assert n == 1
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(60)
+    assert seen == {"inside": (1, 1), "after": 1}
+
+
+def test_the_start_environment_is_the_programs():
+    """OMP_NUM_THREADS written into os.environ later (Dask's LocalCluster does)
+    is not in the environment the program started with."""
+    if _parallel._environ_of("self") is None:
+        pytest.skip("no /proc/self/environ")
+    os.environ["SKLEARN_MNIST_TEST_LATE_VARIABLE"] = "1"
+    try:
+        assert "SKLEARN_MNIST_TEST_LATE_VARIABLE" not in _parallel._environ_of("self")
+    finally:
+        del os.environ["SKLEARN_MNIST_TEST_LATE_VARIABLE"]
+
+
 def test_an_explicit_count_is_fixed(default_threads, scripted):
     scripted["cores"] = 0.5
     with thread_budget(default_threads) as n:
