@@ -276,27 +276,63 @@ def _found_threads():
     block elsewhere ran on fewer threads starts with that count, which is not
     the user's. A thread's own count only changes when code in that thread
     changes it, so a thread that ran a block before has the count it had then
-    or one the user set since; a thread that never did, with a count the
-    package set somewhere, inherited it: it gets torch's count at import.
+    or one the user set since. A thread that never did, with a count the
+    package lowered to somewhere, inherited it: it gets torch's count at
+    import, unless the user set that count for the whole process since the
+    package last set one (torch's process-wide count, read in a new thread).
     """
     found = torch.get_num_threads()
     never_ran_a_block = getattr(_SCOPE, "ended_with", None) is None
-    if found != _IMPORT_THREADS and never_ran_a_block and found in _LOWERED:
-        return _IMPORT_THREADS
-    return found
+    if found == _IMPORT_THREADS or not never_ran_a_block or found not in _LOWERED:
+        return found
+    process_wide = _process_wide_threads()
+    if process_wide == found and process_wide != _LAST_SET[0]:
+        return found  # torch.set_num_threads(found) by the user, since ours
+    return _IMPORT_THREADS
+
+
+def _process_wide_threads():
+    """torch's process-wide count: what a new thread starts with."""
+    seen = []
+    probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    probe.start()
+    probe.join()
+    return seen[0] if seen else None
+
+
+_LAST_SET = [None]  # the last count the package gave torch.set_num_threads
 
 
 def _set_threads(n_threads):
     if n_threads < _IMPORT_THREADS:
         _LOWERED.add(n_threads)
+    _LAST_SET[0] = n_threads
     torch.set_num_threads(n_threads)
 
 
-class _Scope:
-    __slots__ = ("ceiling", "adaptive", "pool")
+def _forked():
+    """In a child forked inside a block: the block does not go on there (its
+    thread is the child's only one); the child starts from the count the block
+    found."""
+    scope = getattr(_SCOPE, "scope", None)
+    if scope is None:
+        return
+    _SCOPE.scope = None
+    _SCOPE.ended_with = scope.found
+    if torch.get_num_threads() != scope.found:
+        torch.set_num_threads(scope.found)
 
-    def __init__(self, ceiling, adaptive, pool):
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+class _Scope:
+    __slots__ = ("ceiling", "adaptive", "pool", "found")
+
+    def __init__(self, ceiling, adaptive, pool, found):
         self.ceiling, self.adaptive, self.pool = ceiling, adaptive, pool
+        self.found = found
 
 
 def rebalance():
@@ -345,7 +381,8 @@ def thread_budget(n_threads=None):
     ceiling = n_threads or share or previous
     adaptive = n_threads is None and _adaptable(previous, share)
     outer = getattr(_SCOPE, "scope", None)
-    _SCOPE.scope = _Scope(ceiling, adaptive, pool=in_worker_pool() and not n_threads)
+    pool = in_worker_pool() and not n_threads
+    _SCOPE.scope = _Scope(ceiling, adaptive, pool, found=previous)
     try:
         yield rebalance()
     finally:

@@ -325,6 +325,50 @@ def test_a_count_the_user_sets_while_another_block_is_lowered_is_kept(
     assert seen == {"inside": (1, 1), "after": 1}
 
 
+def test_a_count_the_user_sets_for_the_process_reaches_new_threads(
+    default_threads, scripted
+):
+    """The user's torch.set_num_threads(1) in the main thread, after the package
+    lowered to 1 once: new threads inherit the user's 1, and keep it."""
+    scripted["cores"] = 0.5
+    with thread_budget() as n:  # the package lowers to 1 once, then restores
+        assert n == 1
+    assert torch.get_num_threads() == default_threads
+    torch.set_num_threads(1)  # the user's choice, for the whole process
+    scripted["cores"] = float(default_threads)
+    seen = {}
+
+    def worker():
+        with thread_budget() as n:
+            seen["inside"] = (n, rebalance())
+        seen["after"] = torch.get_num_threads()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(60)
+    assert seen == {"inside": (1, 1), "after": 1}
+
+
+def test_a_child_forked_inside_a_block_starts_outside_it(default_threads, scripted):
+    scripted["cores"] = 0.5
+    with thread_budget() as n:
+        assert n == 1
+        child = multiprocessing.get_context("fork").Process(
+            target=_outside_any_block, args=(default_threads,)
+        )
+        child.start()
+        child.join(30)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
+
+
+def _outside_any_block(expected):
+    scope = getattr(_parallel._SCOPE, "scope", None)
+    back = torch.get_num_threads() == expected == _parallel._SCOPE.ended_with
+    os._exit(0 if scope is None and back else 3)
+
+
 def test_the_start_environment_is_the_programs():
     """OMP_NUM_THREADS written into os.environ later (Dask's LocalCluster does)
     is not in the environment the program started with."""
