@@ -304,8 +304,6 @@ _LAST_SET = [None]  # the last count the package gave torch.set_num_threads
 
 
 def _set_threads(n_threads):
-    if n_threads < _IMPORT_THREADS:
-        _LOWERED.add(n_threads)
     _LAST_SET[0] = n_threads
     torch.set_num_threads(n_threads)
 
@@ -320,7 +318,7 @@ def _forked():
     _SCOPE.scope = None
     _SCOPE.ended_with = scope.found
     if torch.get_num_threads() != scope.found:
-        torch.set_num_threads(scope.found)
+        _set_threads(scope.found)
 
 
 if hasattr(os, "register_at_fork"):
@@ -354,6 +352,8 @@ def rebalance():
         ceiling = fit_threads() or ceiling
     n_threads = threads_for(_FREE_CORES() if scope.adaptive else None, ceiling)
     if n_threads != torch.get_num_threads():
+        if n_threads < _IMPORT_THREADS:  # not the restore of a count a block found
+            _LOWERED.add(n_threads)
         _set_threads(n_threads)
     return n_threads
 
